@@ -1,0 +1,161 @@
+"""Configuration: one immutable ``SerializationConfig`` plus presets and a scoped override.
+
+Typed mode (``include_type_hints=True``, the default) writes tagged values that
+``loads`` turns back into the same types. Plain mode writes clean JSON for web
+clients; ``auto_deserialize`` can rebuild dates and UUIDs from it.
+
+The default config is process-wide (``set_default_config``); ``use_config`` overrides
+it for one block of code, per thread and per asyncio task (a ``ContextVar``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+from collections.abc import Iterator
+from contextvars import ContextVar
+from typing import Any, Literal
+
+__all__ = [
+    "SerializationConfig",
+    "get_api_config",
+    "get_default_config",
+    "get_ml_config",
+    "get_performance_config",
+    "get_strict_config",
+    "set_default_config",
+    "use_config",
+]
+
+DateFormat = Literal["iso", "unix", "unix_ms"]
+UuidFormat = Literal["object", "string"]
+NanHandling = Literal["null", "string", "error"]
+DataframeOrient = Literal["records", "split", "columns", "index", "values", "table"]
+ArrayFormat = Literal["auto", "readable", "compact"]
+
+_CHOICES: dict[str, tuple[str, ...]] = {
+    "date_format": ("iso", "unix", "unix_ms"),
+    "uuid_format": ("object", "string"),
+    "nan_handling": ("null", "string", "error"),
+    "dataframe_orient": ("records", "split", "columns", "index", "values", "table"),
+    "array_format": ("auto", "readable", "compact"),
+}
+
+MiB = 1024 * 1024
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class SerializationConfig:
+    """How values are encoded and decoded. Immutable: derive variants with ``replace``.
+
+    Limits apply to both directions and raise ``SecurityError``:
+    ``max_depth`` is the deepest nesting of JSON containers (a tagged value's
+    envelope counts as one level), ``max_size`` the most items in one container
+    (list, dict, set, array elements), ``max_string_length`` the longest string
+    in characters, ``max_bytes`` the longest document in bytes.
+    """
+
+    include_type_hints: bool = True
+    date_format: DateFormat = "iso"
+    uuid_format: UuidFormat = "object"
+    parse_uuids: bool = True
+    parse_dates: bool = True
+    nan_handling: NanHandling = "null"
+    dataframe_orient: DataframeOrient = "records"
+    array_format: ArrayFormat = "auto"
+    compact_threshold: int = 256
+    sort_keys: bool = False
+    ensure_ascii: bool = False
+    strict: bool = False
+    max_depth: int = 200
+    max_size: int = 100_000_000
+    max_string_length: int = 512 * MiB
+    max_bytes: int = 2048 * MiB
+
+    def __post_init__(self) -> None:
+        for name, allowed in _CHOICES.items():
+            value = getattr(self, name)
+            if value not in allowed:
+                raise ValueError(f"SerializationConfig.{name} must be one of {allowed}, got {value!r}")
+        for name in ("max_depth", "max_size", "max_string_length", "max_bytes", "compact_threshold"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                raise ValueError(f"SerializationConfig.{name} must be a non-negative int, got {value!r}")
+
+    def replace(self, **changes: Any) -> SerializationConfig:
+        """A copy with the given fields changed."""
+        return dataclasses.replace(self, **changes)
+
+
+_DEFAULT = SerializationConfig()
+_global_default: SerializationConfig = _DEFAULT
+_scoped: ContextVar[SerializationConfig | None] = ContextVar("datason_config", default=None)
+
+
+def get_default_config() -> SerializationConfig:
+    """The config used when a call passes none: the innermost ``use_config`` or the process default."""
+    scoped = _scoped.get()
+    return _global_default if scoped is None else scoped
+
+
+def set_default_config(config: SerializationConfig | None) -> None:
+    """Set the process-wide default (``None`` restores the built-in default)."""
+    global _global_default
+    if config is not None and not isinstance(config, SerializationConfig):
+        raise TypeError("set_default_config expects a SerializationConfig")
+    _global_default = _DEFAULT if config is None else config
+
+
+@contextlib.contextmanager
+def use_config(config: SerializationConfig) -> Iterator[SerializationConfig]:
+    """Use ``config`` as the default inside the block, for this thread or asyncio task only."""
+    if not isinstance(config, SerializationConfig):
+        raise TypeError("use_config expects a SerializationConfig")
+    token = _scoped.set(config)
+    try:
+        yield config
+    finally:
+        _scoped.reset(token)
+
+
+def get_api_config() -> SerializationConfig:
+    """Plain JSON for web clients and pydantic models: no tags, ISO dates, UUID strings, sorted keys.
+
+    Limits are sized for untrusted request bodies.
+    """
+    return SerializationConfig(
+        include_type_hints=False,
+        uuid_format="string",
+        parse_uuids=False,
+        parse_dates=True,
+        sort_keys=True,
+        array_format="readable",
+        max_depth=64,
+        max_size=1_000_000,
+        max_string_length=16 * MiB,
+        max_bytes=64 * MiB,
+    )
+
+
+def get_ml_config() -> SerializationConfig:
+    """Typed and exact, arrays in compact form whenever they are large: for artefacts and model I/O."""
+    return SerializationConfig(array_format="auto", compact_threshold=64)
+
+
+def get_strict_config() -> SerializationConfig:
+    """Typed, and refuses what it cannot round-trip: unknown tags, unregistered classes and subclasses.
+
+    Limits are sized for untrusted input.
+    """
+    return SerializationConfig(
+        strict=True,
+        max_depth=64,
+        max_size=1_000_000,
+        max_string_length=16 * MiB,
+        max_bytes=64 * MiB,
+    )
+
+
+def get_performance_config() -> SerializationConfig:
+    """Typed, compact arrays from the smallest size, no key sorting: the fastest exact setting."""
+    return SerializationConfig(array_format="compact", compact_threshold=0)

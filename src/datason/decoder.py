@@ -1,0 +1,150 @@
+"""A parsed JSON tree -> Python values, reviving tagged envelopes through the registry.
+
+Only tags in the registry decode; nothing named by a payload is imported or
+called. An unknown tag raises in strict mode and otherwise stays a plain dict.
+``auto`` mode (``auto_deserialize``) also recognises ISO datetimes and UUID
+strings, and with ``aggressive`` numeric strings; it never turns one container
+kind into another. Limits are checked in the same pass.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from ._native import speedups as _speedups
+from .config import SerializationConfig
+from .errors import DatasonError, DeserializationError, SecurityError, path_segment
+from .registry import REGISTRY, DecodeContext
+from .wire import TYPE_KEY, VALUE_KEY
+
+__all__ = ["Decoder"]
+
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+_DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
+_NUMBER = re.compile(r"-?(?:0|[1-9]\d{0,30})(?:(\.\d{1,30})?(?:[eE][-+]?\d{1,3})?)")
+_SCALARS = (int, float, bool, type(None))
+
+
+class Decoder:
+    """One decoding pass under one config."""
+
+    __slots__ = ("auto", "ctx", "dates", "max_depth", "max_size", "max_str", "numbers", "strict", "uuids", "value")
+
+    def __init__(
+        self, config: SerializationConfig, *, auto: bool = False, aggressive: bool = False, in_place: bool = False
+    ) -> None:
+        """``in_place``: the tree is ours (fresh from the parser) and may be revived in place."""
+        self.ctx = DecodeContext(config, self.decode)
+        self.max_depth = config.max_depth
+        self.max_size = config.max_size
+        self.max_str = config.max_string_length
+        self.strict = config.strict
+        self.auto = auto
+        self.dates = auto and config.parse_dates
+        self.uuids = auto and config.parse_uuids
+        self.numbers = auto and aggressive
+        # ``value`` decodes one node at a depth: the C reviver when built, else ``py_value``.
+        self.value: Callable[[Any, int], Any] = self.py_value
+        if _speedups is not None:
+            reviver = _speedups.Reviver(
+                self.py_value, self.tagged, self.max_depth, self.max_size, self.max_str, in_place, auto
+            )
+            self.value = reviver.value
+
+    def decode(self, node: Any) -> Any:
+        try:
+            return self.value(node, 1)
+        except RecursionError:
+            raise SecurityError("nesting too deep for the interpreter stack; lower max_depth") from None
+
+    def py_value(self, node: Any, depth: int) -> Any:
+        """Decode ``node``, which sits at ``depth`` if it is a container (the reference implementation)."""
+        t = type(node)
+        if t is str:
+            if len(node) > self.max_str:
+                raise SecurityError(f"string longer than max_string_length={self.max_str}", type_name="str")
+            return self.string(node) if self.auto else node
+        if t is dict:
+            return self.mapping(node, depth)
+        if t is list:
+            return self.seq(node, depth)
+        if t in _SCALARS:
+            return node
+        raise DeserializationError("not JSON data", type_name=t.__qualname__)
+
+    def seq(self, node: list[Any], depth: int) -> list[Any]:
+        self.check(node, depth)
+        value, child = self.value, depth + 1
+        out = []
+        i = 0
+        try:
+            for i, item in enumerate(node):  # noqa: B007 - i names the failing index
+                out.append(value(item, child))
+        except DatasonError as exc:
+            raise exc.with_parent(f"[{i}]") from None
+        return out
+
+    def mapping(self, node: dict[str, Any], depth: int) -> Any:
+        self.check(node, depth)
+        if len(node) == 2 and TYPE_KEY in node and VALUE_KEY in node:
+            return self.tagged(node, depth)
+        value, child = self.value, depth + 1
+        out = {}
+        key: Any = None
+        try:
+            for key, item in node.items():
+                if type(key) is str and len(key) > self.max_str:
+                    raise SecurityError(f"key longer than max_string_length={self.max_str}", type_name="str")
+                out[key] = value(item, child)
+        except DatasonError as exc:
+            raise exc.with_parent(path_segment(key)) from None
+        return out
+
+    def tagged(self, node: dict[str, Any], depth: int) -> Any:
+        tag = node[TYPE_KEY]
+        handler = REGISTRY.for_tag(tag) if type(tag) is str else None
+        if handler is None:
+            shown = tag[:64] if type(tag) is str else f"<{type(tag).__name__}>"
+            hint = REGISTRY.missing_library(tag) if type(tag) is str else None
+            if hint is not None:
+                raise DeserializationError(f"decoding this tag needs {hint}", type_name=shown)
+            if self.strict:
+                raise DeserializationError("unknown type tag (strict mode)", type_name=shown)
+            return {TYPE_KEY: tag, VALUE_KEY: self.value(node[VALUE_KEY], depth + 1)}
+        payload = node[VALUE_KEY]
+        try:
+            if handler.revive_payload:
+                payload = self.value(payload, depth + 1)
+            return handler.decode(payload, self.ctx)
+        except DatasonError as exc:
+            if exc.type_name is None:
+                exc.type_name = tag
+                exc.args = (exc._render(),)
+            raise
+        except (TypeError, ValueError, KeyError, IndexError, OverflowError, AttributeError) as exc:
+            # Foreign messages may quote the payload; name the exception kind only.
+            raise DeserializationError(f"invalid payload ({type(exc).__name__})", type_name=tag) from None
+
+    def string(self, text: str) -> Any:
+        """auto mode: ISO datetimes, UUIDs and (aggressive) numbers hidden in plain strings."""
+        n = len(text)
+        if self.uuids and n == 36 and _UUID.fullmatch(text):
+            return uuid.UUID(text)
+        if self.dates and 16 <= n <= 40 and _DATETIME.match(text):
+            try:
+                return dt.datetime.fromisoformat(text)
+            except ValueError:
+                return text
+        if self.numbers and n <= 64 and _NUMBER.fullmatch(text):
+            return float(text) if any(c in text for c in ".eE") else int(text)
+        return text
+
+    def check(self, node: Any, depth: int) -> None:
+        if depth > self.max_depth:
+            raise SecurityError(f"nesting deeper than max_depth={self.max_depth}", type_name=type(node).__name__)
+        if len(node) > self.max_size:
+            raise SecurityError(f"container larger than max_size={self.max_size}", type_name=type(node).__name__)

@@ -1,0 +1,284 @@
+"""Python values -> a JSON-safe tree (dict, list, str, int, float, bool, None).
+
+Typed mode wraps every non-JSON value in a ``{"__datason_type__", "__datason_value__"}``
+envelope from its registered handler; plain mode writes the handler's plain form.
+Limits are checked in the same single pass: ``max_depth`` against the depth of the
+tree being built, ``max_size`` per container, ``max_string_length`` per string.
+Errors carry the path of the offending value, added while the stack unwinds, so
+the happy path pays nothing for it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+from collections.abc import Callable
+from typing import Any
+
+from ._native import speedups as _speedups
+from .config import SerializationConfig
+from .errors import DatasonError, SecurityError, SerializationError, path_segment
+from .registry import REGISTRY, EncodeContext
+from .wire import TYPE_KEY, VALUE_KEY
+
+__all__ = ["Encoder"]
+
+_INT_MIN, _INT_MAX = -(2**63), 2**64  # what JSON engines write as numbers; beyond: tag "int"
+_MAX_INT_DIGITS = 4300
+_BUILTIN_BASES: tuple[Callable[[Any], Any], ...] = (
+    str,
+    int,
+    float,
+    list,
+    dict,
+    tuple,
+    set,
+    frozenset,
+)  # CPython's int<->str conversion limit
+
+
+def type_name(cls: type) -> str:
+    module = cls.__module__
+    return cls.__qualname__ if module == "builtins" else f"{module}.{cls.__qualname__}"
+
+
+class Encoder:
+    """One encoding pass under one config. Not shared between threads (cheap to create)."""
+
+    __slots__ = ("ctx", "max_depth", "max_size", "max_str", "nan", "strict", "typed", "untagged", "value")
+
+    def __init__(self, config: SerializationConfig, *, native_ok: bool = False) -> None:
+        self.typed = config.include_type_hints
+        self.ctx = EncodeContext(config, native_ok=native_ok)
+        self.max_depth = config.max_depth
+        self.max_size = config.max_size
+        self.max_str = config.max_string_length
+        self.nan = config.nan_handling
+        self.strict = config.strict
+        self.untagged: frozenset[str] = frozenset({"uuid.UUID"} if config.uuid_format == "string" else ())
+        # ``value`` encodes one value at a depth: the C walker when built, else ``py_value``.
+        self.value: Callable[[Any, int], Any] = self.py_value
+        if _speedups is not None:
+            walker = _speedups.Walker(
+                self.py_value,
+                self.max_depth,
+                self.max_size,
+                self.max_str,
+                self.typed,
+                self.typed and not self.untagged,
+                config.date_format == "iso",
+            )
+            self.value = walker.value
+
+    def encode(self, obj: Any) -> Any:
+        try:
+            return self.value(obj, 1)
+        except RecursionError:
+            raise SecurityError("nesting too deep for the interpreter stack; lower max_depth") from None
+
+    # --- dispatch ------------------------------------------------------------------------------------
+
+    def py_value(self, obj: Any, depth: int) -> Any:
+        """Encode ``obj``, which sits at ``depth`` if it is a container (the reference implementation)."""
+        t = type(obj)
+        if t is str:
+            if len(obj) > self.max_str:
+                raise SecurityError(f"string longer than max_string_length={self.max_str}", type_name="str")
+            return obj
+        if t is float:
+            return obj if obj - obj == 0.0 else self.non_finite(obj, depth)
+        if t is int:
+            return obj if _INT_MIN <= obj < _INT_MAX else self.big_int(obj, depth)
+        if t is bool or obj is None:
+            return obj
+        if t is list:
+            return self.seq(obj, depth)
+        if t is dict:
+            return self.mapping(obj, depth)
+        return self.other(obj, t, depth)
+
+    def seq(self, obj: list[Any] | tuple[Any, ...], depth: int) -> list[Any]:
+        self.check_container(obj, depth)
+        value, child = self.value, depth + 1
+        out = []
+        i = 0
+        try:
+            for i, item in enumerate(obj):  # noqa: B007 - i names the failing index
+                out.append(value(item, child))
+        except DatasonError as exc:
+            raise exc.with_parent(f"[{i}]") from None
+        return out
+
+    def mapping(self, obj: dict[Any, Any], depth: int) -> Any:
+        self.check_container(obj, depth)
+        if TYPE_KEY in obj or VALUE_KEY in obj:
+            return self.pairs(obj, depth)
+        value, child = self.value, depth + 1
+        out = {}
+        key: Any = None
+        try:
+            for key, item in obj.items():
+                if type(key) is not str:
+                    break
+                if len(key) > self.max_str:
+                    raise SecurityError(f"key longer than max_string_length={self.max_str}", type_name="str")
+                out[key] = value(item, child)
+            else:
+                return out
+        except DatasonError as exc:
+            raise exc.with_parent(path_segment(key)) from None
+        return self.pairs(obj, depth)
+
+    def pairs(self, obj: dict[Any, Any], depth: int) -> Any:
+        """A dict whose keys are not all plain strings (or that holds the marker keys)."""
+        if not self.typed:
+            return self.plain_keys(obj, depth)
+        self.check_depth(obj, depth + 2)
+        value, child = self.value, depth + 3
+        out = []
+        key: Any = None
+        try:
+            for key, item in obj.items():
+                out.append([value(key, child), value(item, child)])
+        except DatasonError as exc:
+            raise exc.with_parent(path_segment(key)) from None
+        return {TYPE_KEY: "dict", VALUE_KEY: out}
+
+    def plain_keys(self, obj: dict[Any, Any], depth: int) -> dict[str, Any]:
+        """Plain mode: keys become strings the way the json module writes them; collisions raise."""
+        value, child = self.value, depth + 1
+        out: dict[str, Any] = {}
+        key: Any = None
+        try:
+            for key, item in obj.items():
+                text = self.key_text(key, depth)
+                if text in out:
+                    raise SerializationError("two keys write the same JSON key", type_name=type_name(type(key)))
+                out[text] = value(item, child)
+        except DatasonError as exc:
+            raise exc.with_parent(path_segment(key)) from None
+        return out
+
+    def key_text(self, key: Any, depth: int) -> str:
+        t = type(key)
+        if t is str:
+            return key
+        if key is None or t is bool:
+            return "null" if key is None else ("true" if key else "false")
+        if t is int:
+            return str(key)
+        if t is float:
+            return {"nan": "NaN", "inf": "Infinity", "-inf": "-Infinity"}.get(repr(key), repr(key))
+        encoded = self.value(key, depth)
+        if type(encoded) is str:
+            return encoded
+        raise SerializationError("dict key has no plain JSON string form", type_name=type_name(t))
+
+    def other(self, obj: Any, t: type, depth: int) -> Any:
+        handler = REGISTRY.for_type(t)
+        if handler is None:
+            return self.unregistered(obj, t, depth)
+        if self.strict and t not in handler.types:
+            raise SerializationError("strict mode: subclass of a registered type", type_name=type_name(t))
+        try:
+            if self.typed and handler.tag not in self.untagged:
+                self.check_depth(obj, depth)
+                payload = handler.encode(obj, self.ctx)
+                if handler.payload_is_json:
+                    if type(payload) is str and len(payload) > self.max_str:
+                        raise SecurityError(f"encoded string longer than max_string_length={self.max_str}")
+                else:
+                    payload = self.value(payload, depth + 1)
+                return {TYPE_KEY: handler.tag, VALUE_KEY: payload}
+            plain = handler.plain or handler.encode
+            result = plain(obj, self.ctx)
+            if handler.payload_is_json and type(result) is not str:
+                return result
+            return self.value(result, depth)
+        except DatasonError as exc:
+            if exc.type_name is None:
+                exc.type_name = type_name(t)
+                exc.args = (exc._render(),)
+            raise
+        except (TypeError, ValueError, OverflowError, AttributeError) as exc:
+            raise SerializationError(f"cannot encode ({type(exc).__name__})", type_name=type_name(t)) from exc
+
+    def unregistered(self, obj: Any, t: type, depth: int) -> Any:
+        """Natural JSON for unregistered Enums, dataclasses and builtin subclasses (refused in strict mode)."""
+        natural: Any
+        if isinstance(obj, enum.Enum):
+            natural = obj.value
+        elif dataclasses.is_dataclass(obj):
+            natural = {f.name: getattr(obj, f.name) for f in dataclasses.fields(obj)}
+        else:
+            for base in _BUILTIN_BASES:
+                if isinstance(obj, base):  # type: ignore[arg-type]
+                    natural = base(obj)
+                    break
+            else:
+                raise SerializationError(
+                    "cannot serialize this type; register it with datason.register_type", type_name=type_name(t)
+                )
+        if self.strict:
+            raise SerializationError(
+                "strict mode: unregistered type would not round-trip; register it", type_name=type_name(t)
+            )
+        return self.value(natural, depth)
+
+    # --- numbers -------------------------------------------------------------------------------------
+
+    def non_finite(self, obj: float, depth: int) -> Any:
+        if self.nan == "error":
+            raise SerializationError("non-finite float with nan_handling='error'", type_name="float")
+        text = "nan" if obj != obj else ("inf" if obj > 0 else "-inf")
+        if self.typed:
+            self.check_depth(obj, depth)
+            return {TYPE_KEY: "float", VALUE_KEY: text}
+        if self.nan == "null":
+            return None
+        return {"nan": "NaN", "inf": "Infinity", "-inf": "-Infinity"}[text]
+
+    def big_int(self, obj: int, depth: int) -> Any:
+        if abs(obj).bit_length() > _MAX_INT_DIGITS * 3.3:
+            raise SerializationError(f"int with more than {_MAX_INT_DIGITS} digits", type_name="int")
+        if self.typed:
+            self.check_depth(obj, depth)
+            return {TYPE_KEY: "int", VALUE_KEY: str(obj)}
+        return obj
+
+    # --- limits --------------------------------------------------------------------------------------
+
+    def check_container(self, obj: Any, depth: int) -> None:
+        self.check_depth(obj, depth)
+        if len(obj) > self.max_size:
+            raise SecurityError(f"container larger than max_size={self.max_size}", type_name=type(obj).__name__)
+
+    def check_depth(self, obj: Any, depth: int) -> None:
+        if depth > self.max_depth:
+            if _in_cycle(obj):
+                raise SerializationError("circular reference", type_name=type(obj).__name__)
+            raise SecurityError(f"nesting deeper than max_depth={self.max_depth}", type_name=type(obj).__name__)
+
+
+def _in_cycle(obj: Any) -> bool:
+    """Whether ``obj`` reaches itself through lists, tuples, dicts and sets (only run on the error path)."""
+    target = id(obj)
+    seen: set[int] = set()
+    stack = [obj]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            children: Any = list(node.values()) + list(node.keys())
+        elif isinstance(node, list | tuple | set | frozenset):
+            children = node
+        elif dataclasses.is_dataclass(node) and not isinstance(node, type):
+            children = [getattr(node, f.name) for f in dataclasses.fields(node)]
+        else:
+            continue
+        for child in children:
+            if id(child) == target:
+                return True
+            if id(child) not in seen:
+                seen.add(id(child))
+                stack.append(child)
+    return False

@@ -1,0 +1,76 @@
+"""The JSON engines underneath: orjson writes, msgspec reads, the json module covers the rest.
+
+- ``write(tree)``: orjson for compact or 2-space output; the standard ``json``
+  module for other indents, ``ensure_ascii`` and what orjson refuses (nesting
+  deeper than 254, ints beyond 64 bits in plain mode). Always strict JSON.
+- ``read(text)``: msgspec (exact for ints of any size, rejects NaN tokens and
+  invalid UTF-8); errors become ``DeserializationError``, nesting beyond the
+  parser's stack becomes ``SecurityError``.
+"""
+
+from __future__ import annotations
+
+import json as _json
+from typing import Any
+
+import msgspec
+import orjson
+
+from .errors import DeserializationError, SecurityError, SerializationError
+
+__all__ = ["read", "write", "write_native"]
+
+_decoder = msgspec.json.Decoder()
+
+
+def write(tree: Any, *, sort_keys: bool, indent: int | str | None = None, ensure_ascii: bool = False) -> bytes:
+    """Serialize a JSON-safe tree (only dict/list/str/int/float/bool/None, finite floats)."""
+    if not ensure_ascii and indent in (None, 2):
+        option = (orjson.OPT_SORT_KEYS if sort_keys else 0) | (orjson.OPT_INDENT_2 if indent == 2 else 0)
+        try:
+            return orjson.dumps(tree, option=option)
+        except orjson.JSONEncodeError:
+            pass  # deep nesting or an int beyond 64 bits: the json module writes those
+    try:
+        text = _json.dumps(
+            tree,
+            sort_keys=sort_keys,
+            indent=indent,
+            ensure_ascii=ensure_ascii,
+            allow_nan=False,
+            separators=(",", ":") if indent is None else None,
+        )
+    except RecursionError:
+        raise SecurityError("nesting too deep to write") from None
+    except (TypeError, ValueError) as exc:
+        raise SerializationError(f"not JSON-safe ({type(exc).__name__})") from None
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise SerializationError("string is not valid Unicode (lone surrogate)", type_name="str") from None
+
+
+def write_native(obj: Any, *, sort_keys: bool) -> bytes | None:
+    """orjson straight on the user's object (plain mode fast path); None if orjson cannot."""
+    try:
+        return orjson.dumps(obj, option=orjson.OPT_SORT_KEYS if sort_keys else 0)
+    except orjson.JSONEncodeError:
+        return None
+
+
+def read(data: str | bytes | bytearray | memoryview) -> Any:
+    try:
+        return _decoder.decode(data)
+    except msgspec.DecodeError as exc:
+        raise DeserializationError(f"invalid JSON: {_position(exc)}") from None
+    except msgspec.ValidationError:
+        raise DeserializationError("invalid JSON: number out of range") from None
+    except RecursionError:
+        raise SecurityError("JSON nested too deeply to parse") from None
+    except UnicodeEncodeError:
+        raise DeserializationError("invalid JSON: string is not valid Unicode (lone surrogate)") from None
+
+
+def _position(exc: Exception) -> str:
+    text = str(exc)
+    return text if len(text) <= 120 else text[:117] + "..."

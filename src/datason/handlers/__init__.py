@@ -1,0 +1,1 @@
+"""Type handlers, one module per library; ``builtins`` is always loaded, the others lazily."""

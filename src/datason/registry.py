@@ -1,0 +1,239 @@
+"""The type registry: which Python types datason encodes, under which wire tag, and how.
+
+Every type datason knows, built in or user-defined, is a ``TypeHandler`` here.
+Encoding looks handlers up by the value's exact type (then, for handlers that
+accept subclasses, along its MRO); decoding looks them up by tag only. Nothing
+is imported or called because a payload names it: a tag that is not registered
+is unknown.
+
+Handlers for optional libraries (NumPy, pandas, ...) live in ``datason.handlers``
+and are imported lazily: the first time a value from such a library is met, or
+a tag of its namespace is read.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import importlib
+import threading
+from collections.abc import Callable
+from typing import Any
+
+__all__ = ["DecodeContext", "EncodeContext", "TypeHandler", "register_type", "unregister_type"]
+
+
+class EncodeContext:
+    """What an encode hook may consult: the config, and whether the output is typed."""
+
+    __slots__ = ("config", "native_ok", "typed")
+
+    def __init__(self, config: Any, *, native_ok: bool = False) -> None:
+        self.config = config
+        self.typed: bool = config.include_type_hints
+        # True when the JSON engine (orjson) will write the tree itself, so a
+        # handler may leave engine-native objects (C-contiguous ndarrays) in it.
+        self.native_ok = native_ok
+
+
+class DecodeContext:
+    """What a decode hook may consult: the config, and ``decode`` for payload parts it revives itself."""
+
+    __slots__ = ("config", "decode")
+
+    def __init__(self, config: Any, decode: Callable[[Any], Any]) -> None:
+        self.config = config
+        self.decode = decode
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class TypeHandler:
+    """How one type crosses the wire.
+
+    - ``encode(obj, ctx)`` returns the typed-mode payload; datason encodes that
+      payload further (it may hold other supported values) unless ``payload_is_json``.
+    - ``decode(payload, ctx)`` rebuilds the object. The payload's own tagged values
+      are already decoded, unless ``revive_payload`` is False (then call ``ctx.decode``).
+    - ``plain(obj, ctx)`` returns the plain-mode (untagged) form; defaults to ``encode``.
+    """
+
+    types: tuple[type, ...]
+    tag: str
+    encode: Callable[[Any, EncodeContext], Any]
+    decode: Callable[[Any, DecodeContext], Any]
+    plain: Callable[[Any, EncodeContext], Any] | None = None
+    subclasses: bool = False
+    payload_is_json: bool = False
+    revive_payload: bool = True
+    aliases: tuple[str, ...] = ()
+
+
+# Lazy handler modules: by the top-level module of a value's type, and by tag prefix.
+_LAZY_MODULES: dict[str, str] = {
+    "numpy": "datason.handlers.numpy",
+    "pandas": "datason.handlers.pandas",
+}
+_LAZY_TAG_PREFIXES: dict[str, str] = {
+    "numpy.": "datason.handlers.numpy",
+    "pandas.": "datason.handlers.pandas",
+}
+_INSTALL_HINTS: dict[str, str] = {
+    "datason.handlers.numpy": "numpy (pip install 'datason[numpy]')",
+    "datason.handlers.pandas": "pandas (pip install 'datason[pandas]')",
+}
+
+
+class Registry:
+    """Maps exact types and tags to handlers. Reads are lock-free dict lookups."""
+
+    def __init__(self) -> None:
+        self._by_type: dict[type, TypeHandler] = {}
+        self._by_tag: dict[str, TypeHandler] = {}
+        self._subclass_handlers: list[TypeHandler] = []
+        self._loaded: dict[str, bool] = {}  # handler module -> imported successfully
+        self._lock = threading.RLock()
+
+    def add(self, handler: TypeHandler, *, replace: bool = False) -> None:
+        with self._lock:
+            for tag in (handler.tag, *handler.aliases):
+                old = self._by_tag.get(tag)
+                if old is not None and not replace and old.types != handler.types:
+                    raise ValueError(f"tag {tag!r} is already registered for {old.types[0].__qualname__}")
+            by_type = dict(self._by_type)
+            by_tag = dict(self._by_tag)
+            for cls in handler.types:
+                by_type[cls] = handler
+            for tag in (handler.tag, *handler.aliases):
+                by_tag[tag] = handler
+            subs = [h for h in self._subclass_handlers if h.tag != handler.tag]
+            if handler.subclasses:
+                subs.append(handler)
+            # Swap whole dicts so concurrent readers never see a half-made update.
+            self._by_type, self._by_tag, self._subclass_handlers = by_type, by_tag, subs
+
+    def remove(self, cls: type) -> None:
+        with self._lock:
+            handler = self._by_type.get(cls)
+            if handler is None:
+                return
+            self._by_type = {t: h for t, h in self._by_type.items() if h is not handler}
+            self._by_tag = {t: h for t, h in self._by_tag.items() if h is not handler}
+            self._subclass_handlers = [h for h in self._subclass_handlers if h is not handler]
+
+    def for_type(self, cls: type) -> TypeHandler | None:
+        handler = self._by_type.get(cls)
+        if handler is not None:
+            return handler
+        module = _LAZY_MODULES.get(cls.__module__.partition(".")[0])
+        if module is not None and module not in self._loaded:
+            self._load(module)
+            handler = self._by_type.get(cls)
+            if handler is not None:
+                return handler
+        for candidate in self._subclass_handlers:
+            if issubclass(cls, candidate.types):
+                return candidate
+        return None
+
+    def for_tag(self, tag: str) -> TypeHandler | None:
+        handler = self._by_tag.get(tag)
+        if handler is not None:
+            return handler
+        for prefix, module in _LAZY_TAG_PREFIXES.items():
+            if tag.startswith(prefix) and module not in self._loaded:
+                self._load(module)
+                return self._by_tag.get(tag)
+        return None
+
+    def missing_library(self, tag: str) -> str | None:
+        """The install hint when ``tag`` belongs to an optional library that is not installed."""
+        for prefix, module in _LAZY_TAG_PREFIXES.items():
+            if tag.startswith(prefix) and self._loaded.get(module) is False:
+                return _INSTALL_HINTS.get(module)
+        return None
+
+    def _load(self, module: str) -> None:
+        with self._lock:
+            if module in self._loaded:
+                return
+            try:
+                importlib.import_module(module)
+            except ImportError:
+                self._loaded[module] = False
+            else:
+                self._loaded[module] = True
+
+
+REGISTRY = Registry()
+
+
+def register_type(
+    cls: type,
+    *,
+    tag: str | None = None,
+    encode: Callable[[Any], Any] | None = None,
+    decode: Callable[[Any], Any] | None = None,
+    plain: Callable[[Any], Any] | None = None,
+    subclasses: bool = False,
+    replace: bool = False,
+) -> TypeHandler:
+    """Register ``cls`` so typed output tags it and ``loads`` rebuilds it.
+
+    ``tag`` defaults to ``module.QualName``. Dataclasses and Enum classes need no
+    hooks: a dataclass becomes a dict of its fields, an Enum member its value.
+    Otherwise pass ``encode(obj) -> payload`` and ``decode(payload) -> obj``; the
+    payload may hold any value datason supports. ``plain(obj)`` gives the untagged
+    form for plain mode (default: the payload).
+    """
+    if not isinstance(cls, type):
+        raise TypeError("register_type expects a class")
+    if tag is None:
+        tag = f"{cls.__module__}.{cls.__qualname__}"
+    if encode is None or decode is None:
+        default_encode, default_decode = _default_hooks(cls)
+        encode = encode or default_encode
+        decode = decode or default_decode
+    enc, dec = encode, decode
+    handler = TypeHandler(
+        types=(cls,),
+        tag=tag,
+        encode=lambda obj, ctx: enc(obj),
+        decode=lambda payload, ctx: dec(payload),
+        plain=None if plain is None else (lambda obj, ctx: plain(obj)),
+        subclasses=subclasses,
+    )
+    REGISTRY.add(handler, replace=replace)
+    return handler
+
+
+def unregister_type(cls: type) -> None:
+    """Forget the handler registered for ``cls`` (no error if there is none)."""
+    REGISTRY.remove(cls)
+
+
+def _default_hooks(cls: type) -> tuple[Callable[[Any], Any], Callable[[Any], Any]]:
+    if issubclass(cls, enum.Enum):
+        return (lambda member: member.value), cls
+    if dataclasses.is_dataclass(cls):
+        return dataclass_fields, lambda payload: build_dataclass(cls, payload)
+    raise TypeError(
+        f"register_type({cls.__qualname__}) needs encode= and decode= (only dataclasses and Enums have defaults)"
+    )
+
+
+def dataclass_fields(obj: Any) -> dict[str, Any]:
+    """A dataclass instance's fields as a dict (not recursive: datason walks the values)."""
+    return {f.name: getattr(obj, f.name) for f in dataclasses.fields(obj)}
+
+
+def build_dataclass(cls: type, payload: Any) -> Any:
+    """Rebuild a dataclass from its fields; ``init=False`` fields are set after construction."""
+    if not isinstance(payload, dict):
+        raise TypeError(f"expected an object of fields, got {type(payload).__name__}")
+    fields = dataclasses.fields(cls)
+    init_args = {f.name: payload[f.name] for f in fields if f.init and f.name in payload}
+    obj = cls(**init_args)
+    for f in fields:
+        if not f.init and f.name in payload:
+            object.__setattr__(obj, f.name, payload[f.name])
+    return obj
