@@ -11,7 +11,7 @@ import os
 import uuid
 from types import ModuleType
 
-from .errors import DatasonError, path_segment
+from .errors import DatasonError, DeserializationError, SecurityError, SerializationError, path_segment
 from .wire import TYPE_KEY, VALUE_KEY
 
 __all__ = ["speedups"]
@@ -26,6 +26,9 @@ def _load() -> ModuleType | None:
         return None
     _speedups.configure(
         DatasonError,
+        DeserializationError,
+        SecurityError,
+        SerializationError,
         path_segment,
         TYPE_KEY,
         VALUE_KEY,

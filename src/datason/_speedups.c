@@ -8,12 +8,24 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <datetime.h>
+#include <structmember.h>
+#if defined(__GLIBC__) || defined(__APPLE__)
+#include <locale.h>
+#include <stdlib.h>
+#if defined(__APPLE__)
+#include <xlocale.h>
+#endif
+#define HAVE_STRTOD_L 1
+static locale_t c_locale; /* strtod_l in the C locale: correctly rounded, whatever LC_NUMERIC says */
+#endif
 
 static PyObject *DatasonError;   /* datason.errors.DatasonError */
+static PyObject *DeserializationError, *SecurityError, *SerializationError;
 static PyObject *path_segment;   /* datason.errors.path_segment */
 static PyObject *TYPE_KEY, *VALUE_KEY, *TAG_UUID, *TAG_DATETIME, *STR_INT, *STR_IS_SAFE, *STR_ISOFORMAT;
 static PyObject *UUID_TYPE, *SAFE_UNKNOWN, *FROMISOFORMAT;
 static PyObject *INT_LIMIT; /* 2**64 */
+static Py_ssize_t uuid_int_offset, uuid_safe_offset; /* UUID's __slots__, when they are plain object slots */
 
 /* ---- helpers --------------------------------------------------------------------------------- */
 
@@ -93,12 +105,9 @@ static PyObject *uuid_text(PyObject *u) {
     return PyUnicode_FromStringAndSize(out, 36);
 }
 
-static int hexval(Py_UCS4 c) {
-    if (c >= '0' && c <= '9') return (int)(c - '0');
-    if (c >= 'a' && c <= 'f') return (int)(c - 'a' + 10);
-    if (c >= 'A' && c <= 'F') return (int)(c - 'A' + 10);
-    return -1;
-}
+static signed char hex_table[256]; /* -1, or the value of a hex digit */
+
+static inline int hexval(Py_UCS4 c) { return c < 256 ? hex_table[c] : -1; }
 
 /* A UUID from its canonical 36-character form; NULL without an error set if the text is not canonical. */
 static PyObject *uuid_from_text(PyObject *text) {
@@ -121,9 +130,16 @@ static PyObject *uuid_from_text(PyObject *text) {
     value = _PyLong_FromByteArray(b, 16, 0, 0);
     if (value == NULL) return NULL;
     u = ((PyTypeObject *)UUID_TYPE)->tp_alloc((PyTypeObject *)UUID_TYPE, 0);
-    if (u == NULL || PyObject_GenericSetAttr(u, STR_INT, value) < 0 ||
-        PyObject_GenericSetAttr(u, STR_IS_SAFE, SAFE_UNKNOWN) < 0) {
-        Py_XDECREF(u);
+    if (u == NULL) { Py_DECREF(value); return NULL; }
+    if (uuid_int_offset > 0 && uuid_safe_offset > 0) { /* the slots, as object.__setattr__ would set them */
+        *(PyObject **)((char *)u + uuid_int_offset) = value;
+        *(PyObject **)((char *)u + uuid_safe_offset) = Py_NewRef(SAFE_UNKNOWN);
+        /* An int and an enum member cannot form a cycle: keep the collector from scanning it. */
+        if (PyObject_GC_IsTracked(u)) PyObject_GC_UnTrack(u);
+        return u;
+    }
+    if (PyObject_GenericSetAttr(u, STR_INT, value) < 0 || PyObject_GenericSetAttr(u, STR_IS_SAFE, SAFE_UNKNOWN) < 0) {
+        Py_DECREF(u);
         Py_DECREF(value);
         return NULL;
     }
@@ -132,15 +148,38 @@ static PyObject *uuid_from_text(PyObject *text) {
 }
 
 /* isoformat() of a naive or UTC datetime, written directly (same text as datetime.isoformat). */
+static inline char *put2(char *o, int v) {
+    o[0] = (char)('0' + v / 10);
+    o[1] = (char)('0' + v % 10);
+    return o + 2;
+}
+
 static PyObject *iso_datetime(PyObject *d, int utc) {
-    char buf[40];
-    int n, us = PyDateTime_DATE_GET_MICROSECOND(d);
-    n = snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d", PyDateTime_GET_YEAR(d), PyDateTime_GET_MONTH(d),
-                 PyDateTime_GET_DAY(d), PyDateTime_DATE_GET_HOUR(d), PyDateTime_DATE_GET_MINUTE(d),
-                 PyDateTime_DATE_GET_SECOND(d));
-    if (us) n += snprintf(buf + n, sizeof buf - n, ".%06d", us);
-    if (utc) n += snprintf(buf + n, sizeof buf - n, "+00:00");
-    return PyUnicode_FromStringAndSize(buf, n);
+    char buf[40], *o = buf;
+    int year = PyDateTime_GET_YEAR(d), us = PyDateTime_DATE_GET_MICROSECOND(d);
+    o = put2(o, year / 100);
+    o = put2(o, year % 100);
+    *o++ = '-';
+    o = put2(o, PyDateTime_GET_MONTH(d));
+    *o++ = '-';
+    o = put2(o, PyDateTime_GET_DAY(d));
+    *o++ = 'T';
+    o = put2(o, PyDateTime_DATE_GET_HOUR(d));
+    *o++ = ':';
+    o = put2(o, PyDateTime_DATE_GET_MINUTE(d));
+    *o++ = ':';
+    o = put2(o, PyDateTime_DATE_GET_SECOND(d));
+    if (us) {
+        *o++ = '.';
+        o = put2(o, us / 10000);
+        o = put2(o, us / 100 % 100);
+        o = put2(o, us % 100);
+    }
+    if (utc) {
+        memcpy(o, "+00:00", 6);
+        o += 6;
+    }
+    return PyUnicode_FromStringAndSize(buf, o - buf);
 }
 
 /* ---- encoder --------------------------------------------------------------------------------- */
@@ -261,6 +300,274 @@ static PyObject *Walker_encode(Walker *w, PyObject *const *args, Py_ssize_t narg
     return enc_value(w, args[0], depth);
 }
 
+/* ---- writer: values -> JSON bytes in one pass (typed or plain), no intermediate tree ------------ */
+/* Same output values as encode + orjson: the Python walker's tree is written for anything C leaves
+ * to it. Compact separators; sort_keys sorts dict keys; indent and ensure_ascii take the tree path. */
+
+typedef struct {
+    Walker *w;
+    char *buf;
+    Py_ssize_t len, cap;
+    int sort_keys;
+} Writer;
+
+static int grow(Writer *o, Py_ssize_t extra) {
+    if (o->len + extra <= o->cap) return 0;
+    Py_ssize_t cap = o->cap * 2 > o->len + extra ? o->cap * 2 : o->len + extra + 4096;
+    char *buf = PyMem_Realloc(o->buf, cap);
+    if (buf == NULL) { PyErr_NoMemory(); return -1; }
+    o->buf = buf;
+    o->cap = cap;
+    return 0;
+}
+
+static inline int put(Writer *o, const char *s, Py_ssize_t n) {
+    if (grow(o, n) < 0) return -1;
+    memcpy(o->buf + o->len, s, n);
+    o->len += n;
+    return 0;
+}
+
+static inline int putc1(Writer *o, char c) {
+    if (o->len >= o->cap && grow(o, 1) < 0) return -1;
+    o->buf[o->len++] = c;
+    return 0;
+}
+
+static unsigned char needs_escape[256]; /* '"', '\\' and control characters */
+
+static int write_string(Writer *o, PyObject *s) {
+    Py_ssize_t n;
+    const unsigned char *p = (const unsigned char *)PyUnicode_AsUTF8AndSize(s, &n);
+    if (p == NULL) {
+        PyErr_Clear();
+        PyObject *exc = PyObject_CallFunction(SerializationError, "s", "string is not valid Unicode (lone surrogate)");
+        if (exc != NULL) { PyErr_SetObject((PyObject *)Py_TYPE(exc), exc); Py_DECREF(exc); }
+        return -1;
+    }
+    if (grow(o, n + 2) < 0) return -1;
+    o->buf[o->len++] = '"';
+    Py_ssize_t start = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        unsigned char c = p[i];
+        if (!needs_escape[c]) continue;
+        if (put(o, (const char *)p + start, i - start) < 0) return -1;
+        char esc[7];
+        int m = 2;
+        esc[0] = '\\';
+        switch (c) {
+            case '"': esc[1] = '"'; break;
+            case '\\': esc[1] = '\\'; break;
+            case '\n': esc[1] = 'n'; break;
+            case '\r': esc[1] = 'r'; break;
+            case '\t': esc[1] = 't'; break;
+            case '\b': esc[1] = 'b'; break;
+            case '\f': esc[1] = 'f'; break;
+            default: m = snprintf(esc, sizeof esc, "\\u%04x", c);
+        }
+        if (put(o, esc, m) < 0) return -1;
+        start = i + 1;
+    }
+    if (put(o, (const char *)p + start, n - start) < 0) return -1;
+    return putc1(o, '"');
+}
+
+static int write_int(Writer *o, PyObject *v) {
+    char buf[24];
+    int overflow, n;
+    long long x = PyLong_AsLongLongAndOverflow(v, &overflow);
+    if (overflow == 0) {
+        if (x == -1 && PyErr_Occurred()) return -1;
+        n = snprintf(buf, sizeof buf, "%lld", x);
+        return put(o, buf, n);
+    }
+    PyObject *text = PyObject_Str(v); /* a big int in plain mode (the caller checked its size) */
+    if (text == NULL) return -1;
+    Py_ssize_t len;
+    const char *t = PyUnicode_AsUTF8AndSize(text, &len);
+    int r = t == NULL ? -1 : put(o, t, len);
+    Py_DECREF(text);
+    return r;
+}
+
+static int write_float(Writer *o, double v) {
+    char *text = PyOS_double_to_string(v, 'r', 0, Py_DTSF_ADD_DOT_0, NULL);
+    if (text == NULL) return -1;
+    int r = put(o, text, (Py_ssize_t)strlen(text));
+    PyMem_Free(text);
+    return r;
+}
+
+/* A JSON-safe tree (what the Python walker returns): written as it is. */
+static int write_json(Writer *o, PyObject *obj) {
+    PyTypeObject *t = Py_TYPE(obj);
+    int r = 0;
+    if (t == &PyUnicode_Type) return write_string(o, obj);
+    if (obj == Py_None) return put(o, "null", 4);
+    if (obj == Py_True) return put(o, "true", 4);
+    if (obj == Py_False) return put(o, "false", 5);
+    if (t == &PyLong_Type) return write_int(o, obj);
+    if (t == &PyFloat_Type) return write_float(o, PyFloat_AS_DOUBLE(obj));
+    if (Py_EnterRecursiveCall(" while writing JSON")) return -1;
+    if (t == &PyList_Type) {
+        r = putc1(o, '[');
+        for (Py_ssize_t i = 0; r == 0 && i < PyList_GET_SIZE(obj); i++) {
+            if (i) r = putc1(o, ',');
+            if (r == 0) r = write_json(o, PyList_GET_ITEM(obj, i));
+        }
+        if (r == 0) r = putc1(o, ']');
+    } else if (t == &PyDict_Type) {
+        PyObject *items = PyDict_Items(obj);
+        if (items == NULL || (o->sort_keys && PyList_Sort(items) < 0)) r = -1;
+        if (r == 0) r = putc1(o, '{');
+        for (Py_ssize_t i = 0; r == 0 && i < PyList_GET_SIZE(items); i++) {
+            PyObject *kv = PyList_GET_ITEM(items, i);
+            if (i) r = putc1(o, ',');
+            if (r == 0) r = write_string(o, PyTuple_GET_ITEM(kv, 0));
+            if (r == 0) r = putc1(o, ':');
+            if (r == 0) r = write_json(o, PyTuple_GET_ITEM(kv, 1));
+        }
+        if (r == 0) r = putc1(o, '}');
+        Py_XDECREF(items);
+    } else {
+        PyErr_SetString(PyExc_TypeError, "the encoder returned a value that is not JSON");
+        r = -1;
+    }
+    Py_LeaveRecursiveCall();
+    return r;
+}
+
+/* Hand obj to the Python walker and write the tree it returns. */
+static int write_slow(Writer *o, PyObject *obj, Py_ssize_t depth) {
+    PyObject *tree = call_slow(o->w, obj, depth);
+    if (tree == NULL) return -1;
+    int r = write_json(o, tree);
+    Py_DECREF(tree);
+    return r;
+}
+
+static int write_value(Writer *o, PyObject *obj, Py_ssize_t depth);
+
+static int write_list(Writer *o, PyObject *obj, Py_ssize_t depth) {
+    Walker *w = o->w;
+    if (depth > w->max_depth || PyList_GET_SIZE(obj) > w->max_size) return write_slow(o, obj, depth);
+    if (putc1(o, '[') < 0) return -1;
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(obj); i++) {
+        if (i && putc1(o, ',') < 0) return -1;
+        PyObject *item = PyList_GET_ITEM(obj, i);
+        Py_INCREF(item);
+        int r = write_value(o, item, depth + 1);
+        Py_DECREF(item);
+        if (r < 0) { add_index(i); return -1; }
+    }
+    return putc1(o, ']');
+}
+
+static int write_dict(Writer *o, PyObject *obj, Py_ssize_t depth) {
+    Walker *w = o->w;
+    Py_ssize_t pos = 0, i = 0;
+    PyObject *key, *item, *items = NULL;
+    if (depth > w->max_depth || PyDict_GET_SIZE(obj) > w->max_size) return write_slow(o, obj, depth);
+    while (PyDict_Next(obj, &pos, &key, &item)) { /* keys first: anything unusual goes to Python whole */
+        if (!PyUnicode_CheckExact(key) || PyUnicode_GET_LENGTH(key) > w->max_str) return write_slow(o, obj, depth);
+    }
+    if (PyDict_Contains(obj, TYPE_KEY) || PyDict_Contains(obj, VALUE_KEY)) return write_slow(o, obj, depth);
+    if (o->sort_keys && PyDict_GET_SIZE(obj) > 1) {
+        items = PyDict_Items(obj);
+        if (items == NULL || PyList_Sort(items) < 0) { Py_XDECREF(items); return -1; }
+    }
+    if (putc1(o, '{') < 0) goto fail;
+    pos = 0;
+    while (items ? i < PyList_GET_SIZE(items) : PyDict_Next(obj, &pos, &key, &item)) {
+        if (items) {
+            key = PyTuple_GET_ITEM(PyList_GET_ITEM(items, i), 0);
+            item = PyTuple_GET_ITEM(PyList_GET_ITEM(items, i), 1);
+        }
+        if (i++ && putc1(o, ',') < 0) goto fail;
+        if (write_string(o, key) < 0 || putc1(o, ':') < 0) goto fail;
+        Py_INCREF(key);
+        Py_INCREF(item);
+        int r = write_value(o, item, depth + 1);
+        Py_DECREF(item);
+        if (r < 0) { add_key(key); Py_DECREF(key); goto fail; }
+        Py_DECREF(key);
+    }
+    Py_XDECREF(items);
+    return putc1(o, '}');
+fail:
+    Py_XDECREF(items);
+    return -1;
+}
+
+static int write_envelope_text(Writer *o, const char *tag, const char *text, Py_ssize_t n) {
+    char head[64];
+    int m = snprintf(head, sizeof head, "{\"__datason_type__\":\"%s\",\"__datason_value__\":\"", tag);
+    if (put(o, head, m) < 0 || put(o, text, n) < 0) return -1;
+    return put(o, "\"}", 2);
+}
+
+static int write_value(Writer *o, PyObject *obj, Py_ssize_t depth) {
+    PyTypeObject *t = Py_TYPE(obj);
+    Walker *w = o->w;
+    int r;
+    if (t == &PyUnicode_Type) {
+        if (PyUnicode_GET_LENGTH(obj) > w->max_str) return write_slow(o, obj, depth);
+        return write_string(o, obj);
+    }
+    if (t == &PyFloat_Type) {
+        double v = PyFloat_AS_DOUBLE(obj);
+        return v - v == 0.0 ? write_float(o, v) : write_slow(o, obj, depth);
+    }
+    if (t == &PyLong_Type) {
+        int ok = int_in_range(obj);
+        if (ok < 0) return -1;
+        return ok ? write_int(o, obj) : write_slow(o, obj, depth);
+    }
+    if (obj == Py_None) return put(o, "null", 4);
+    if (obj == Py_True) return put(o, "true", 4);
+    if (obj == Py_False) return put(o, "false", 5);
+    if (t == &PyList_Type || t == &PyDict_Type) {
+        if (Py_EnterRecursiveCall(" while encoding")) return -1;
+        r = t == &PyList_Type ? write_list(o, obj, depth) : write_dict(o, obj, depth);
+        Py_LeaveRecursiveCall();
+        return r;
+    }
+    if ((PyObject *)t == UUID_TYPE && (!w->tag_uuid || depth <= w->max_depth)) {
+        PyObject *text = uuid_text(obj);
+        if (text == NULL) return -1;
+        const char *s = (const char *)PyUnicode_1BYTE_DATA(text);
+        if (w->tag_uuid) r = write_envelope_text(o, "uuid.UUID", s, 36);
+        else r = putc1(o, '"') < 0 || put(o, s, 36) < 0 || putc1(o, '"') < 0 ? -1 : 0;
+        Py_DECREF(text);
+        return r;
+    }
+    if (t == PyDateTimeAPI->DateTimeType && w->iso_dates && !PyDateTime_DATE_GET_FOLD(obj) &&
+        (!w->typed || depth <= w->max_depth)) {
+        PyObject *tz = PyDateTime_DATE_GET_TZINFO(obj);
+        if (tz == Py_None || tz == PyDateTime_TimeZone_UTC) {
+            PyObject *text = iso_datetime(obj, tz != Py_None);
+            if (text == NULL) return -1;
+            const char *s = (const char *)PyUnicode_1BYTE_DATA(text);
+            Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+            if (w->typed) r = write_envelope_text(o, "datetime", s, n);
+            else r = putc1(o, '"') < 0 || put(o, s, n) < 0 || putc1(o, '"') < 0 ? -1 : 0;
+            Py_DECREF(text);
+            return r;
+        }
+    }
+    return write_slow(o, obj, depth);
+}
+
+static PyObject *Walker_dumpb(Walker *w, PyObject *args) {
+    PyObject *obj, *result = NULL;
+    int sort_keys;
+    if (!PyArg_ParseTuple(args, "Op", &obj, &sort_keys)) return NULL;
+    Writer o = {w, NULL, 0, 0, sort_keys};
+    if (grow(&o, 256) == 0 && write_value(&o, obj, 1) == 0) result = PyBytes_FromStringAndSize(o.buf, o.len);
+    PyMem_Free(o.buf);
+    return result;
+}
+
 /* ---- decoder --------------------------------------------------------------------------------- */
 
 typedef struct {
@@ -281,19 +588,24 @@ static PyObject *call2(PyObject *fn, PyObject *node, Py_ssize_t depth) {
     return r;
 }
 
+/* The common envelopes decoded in C: UUID and datetime with a string payload. NULL, no error: not handled. */
+static PyObject *fast_tag(Reviver *w, PyObject *tag, PyObject *payload) {
+    PyObject *r = NULL;
+    if (!PyUnicode_CheckExact(tag) || !PyUnicode_CheckExact(payload) || PyUnicode_GET_LENGTH(payload) > w->max_str)
+        return NULL;
+    if (tag == TAG_UUID || PyUnicode_Compare(tag, TAG_UUID) == 0) r = uuid_from_text(payload);
+    else if (tag == TAG_DATETIME || PyUnicode_Compare(tag, TAG_DATETIME) == 0)
+        r = PyObject_CallOneArg(FROMISOFORMAT, payload);
+    if (r == NULL) PyErr_Clear(); /* not the common form: the Python walker decides (and words any error) */
+    return r;
+}
+
 static PyObject *dec_tagged(Reviver *w, PyObject *node, Py_ssize_t depth) {
     PyObject *tag = PyDict_GetItemWithError(node, TYPE_KEY);
     PyObject *payload = PyDict_GetItemWithError(node, VALUE_KEY);
-    if (tag != NULL && payload != NULL && PyUnicode_CheckExact(tag) && PyUnicode_CheckExact(payload) &&
-        PyUnicode_GET_LENGTH(payload) <= w->max_str) {
-        PyObject *r = NULL;
-        if (PyUnicode_Compare(tag, TAG_UUID) == 0) {
-            r = uuid_from_text(payload);
-        } else if (PyUnicode_Compare(tag, TAG_DATETIME) == 0) {
-            r = PyObject_CallOneArg(FROMISOFORMAT, payload);
-        }
+    if (tag != NULL && payload != NULL) {
+        PyObject *r = fast_tag(w, tag, payload);
         if (r != NULL) return r;
-        PyErr_Clear(); /* not the common form: the Python walker decides (and words any error) */
     }
     return call2(w->tagged, node, depth);
 }
@@ -383,6 +695,472 @@ static PyObject *Reviver_decode(Reviver *w, PyObject *const *args, Py_ssize_t na
     Py_ssize_t depth = PyLong_AsSsize_t(args[1]);
     if (depth == -1 && PyErr_Occurred()) return NULL;
     return dec_value(w, args[0], depth);
+}
+
+/* ---- parser: JSON text -> values, reviving envelopes as they close ---------------------------- */
+/* Strict RFC 8259: no NaN/Infinity tokens, no trailing commas or data, no control characters in
+ * strings, valid UTF-8, no lone surrogates. Ints of any size (up to CPython's digit limit) are exact;
+ * floats are correctly rounded and must be finite. Values under a marker key are parsed raw (not
+ * revived) so that the envelope's handler sees its payload as JSON. */
+
+typedef struct {
+    const unsigned char *start, *p, *end;
+    Reviver *w;
+} Parser;
+
+#define KEY_CACHE_SIZE 1024
+static PyObject *key_cache[KEY_CACHE_SIZE];
+
+static size_t key_slot(const unsigned char *s, Py_ssize_t n) {
+    size_t h = 5381;
+    for (Py_ssize_t i = 0; i < n; i++) h = h * 33 + s[i];
+    return (h ^ (size_t)n) & (KEY_CACHE_SIZE - 1);
+}
+
+static void parse_error(Parser *ps, const char *what) {
+    PyObject *msg = PyUnicode_FromFormat("invalid JSON: %s at byte %zd", what, (Py_ssize_t)(ps->p - ps->start));
+    if (msg == NULL) return;
+    PyObject *exc = PyObject_CallOneArg(DeserializationError, msg);
+    Py_DECREF(msg);
+    if (exc != NULL) {
+        PyErr_SetObject((PyObject *)Py_TYPE(exc), exc);
+        Py_DECREF(exc);
+    }
+}
+
+static void limit_error(const char *what, Py_ssize_t limit, const char *type_name) {
+    PyObject *msg = PyUnicode_FromFormat("%s=%zd", what, limit);
+    if (msg == NULL) return;
+    PyObject *kw = Py_BuildValue("{s:s}", "type_name", type_name);
+    PyObject *args = PyTuple_Pack(1, msg);
+    PyObject *exc = kw && args ? PyObject_Call(SecurityError, args, kw) : NULL;
+    Py_DECREF(msg);
+    Py_XDECREF(kw);
+    Py_XDECREF(args);
+    if (exc != NULL) {
+        PyErr_SetObject((PyObject *)Py_TYPE(exc), exc);
+        Py_DECREF(exc);
+    }
+}
+
+static inline void skip_ws(Parser *ps) {
+    while (ps->p < ps->end && (*ps->p == ' ' || *ps->p == '\n' || *ps->p == '\r' || *ps->p == '\t')) ps->p++;
+}
+
+static int hex4(const unsigned char *s, unsigned int *out) {
+    unsigned int v = 0;
+    for (int i = 0; i < 4; i++) {
+        int h = hexval(s[i]);
+        if (h < 0) return -1;
+        v = v << 4 | (unsigned int)h;
+    }
+    *out = v;
+    return 0;
+}
+
+/* A string at ps->p (just after the opening quote). is_key: look in / fill the key cache. */
+/* Bytes that end the quick scan of a string: quote, backslash, control characters, non-ASCII. */
+static unsigned char string_stop[256];
+
+static PyObject *parse_string(Parser *ps, int is_key) {
+    const unsigned char *s = ps->p, *q = s;
+    int escaped = 0, ascii = 1;
+    PyObject *r;
+    while (1) {
+        while (q + 4 <= ps->end && !(string_stop[q[0]] | string_stop[q[1]] | string_stop[q[2]] | string_stop[q[3]]))
+            q += 4;
+        while (q < ps->end && !string_stop[*q]) q++;
+        if (q >= ps->end) { ps->p = q; parse_error(ps, "unterminated string"); return NULL; }
+        unsigned char c = *q;
+        if (c == '"') break;
+        if (c == '\\') {
+            escaped = 1;
+            q += 2;
+            continue;
+        }
+        if (c < 0x20) { ps->p = q; parse_error(ps, "control character in string"); return NULL; }
+        if (c >= 0x80) ascii = 0;
+        q++;
+    }
+    if (q > ps->end) { ps->p = ps->end; parse_error(ps, "unterminated string"); return NULL; }
+    Py_ssize_t n = q - s;
+    if (!escaped) {
+        size_t slot = 0;
+        if (is_key && ascii && n <= 64) {
+            slot = key_slot(s, n);
+            PyObject *hit = key_cache[slot];
+            if (hit != NULL && PyUnicode_GET_LENGTH(hit) == n && memcmp(PyUnicode_1BYTE_DATA(hit), s, n) == 0) {
+                ps->p = q + 1;
+                return Py_NewRef(hit);
+            }
+        }
+        if (ascii) {
+            r = PyUnicode_New(n, 127);
+            if (r == NULL) return NULL;
+            memcpy(PyUnicode_1BYTE_DATA(r), s, n);
+            if (is_key && n <= 64 && key_cache[slot] != TYPE_KEY && key_cache[slot] != VALUE_KEY)
+                Py_XSETREF(key_cache[slot], Py_NewRef(r));
+        } else {
+            r = PyUnicode_DecodeUTF8((const char *)s, n, "strict");
+            if (r == NULL) { PyErr_Clear(); ps->p = s; parse_error(ps, "invalid UTF-8 in string"); return NULL; }
+        }
+        ps->p = q + 1;
+        return r;
+    }
+    /* Escapes: decode into UTF-8 (never longer than the source), then validate via the UTF-8 decoder. */
+    unsigned char *buf = PyMem_Malloc(n ? n : 1), *o = buf;
+    if (buf == NULL) return PyErr_NoMemory();
+    for (const unsigned char *t = s; t < q;) {
+        if (*t != '\\') { *o++ = *t++; continue; }
+        t++;
+        switch (*t) {
+            case '"': *o++ = '"'; t++; break;
+            case '\\': *o++ = '\\'; t++; break;
+            case '/': *o++ = '/'; t++; break;
+            case 'b': *o++ = '\b'; t++; break;
+            case 'f': *o++ = '\f'; t++; break;
+            case 'n': *o++ = '\n'; t++; break;
+            case 'r': *o++ = '\r'; t++; break;
+            case 't': *o++ = '\t'; t++; break;
+            case 'u': {
+                unsigned int cp, lo;
+                if (q - t < 5 || hex4(t + 1, &cp) < 0) goto bad_escape;
+                t += 5;
+                if (cp >= 0xDC00 && cp <= 0xDFFF) goto lone;
+                if (cp >= 0xD800 && cp <= 0xDBFF) {
+                    if (q - t < 6 || t[0] != '\\' || t[1] != 'u' || hex4(t + 2, &lo) < 0 || lo < 0xDC00 || lo > 0xDFFF)
+                        goto lone;
+                    t += 6;
+                    cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+                }
+                if (cp < 0x80) *o++ = (unsigned char)cp;
+                else if (cp < 0x800) { *o++ = 0xC0 | cp >> 6; *o++ = 0x80 | (cp & 63); }
+                else if (cp < 0x10000) { *o++ = 0xE0 | cp >> 12; *o++ = 0x80 | (cp >> 6 & 63); *o++ = 0x80 | (cp & 63); }
+                else {
+                    *o++ = 0xF0 | cp >> 18; *o++ = 0x80 | (cp >> 12 & 63);
+                    *o++ = 0x80 | (cp >> 6 & 63); *o++ = 0x80 | (cp & 63);
+                }
+                break;
+            }
+            default: goto bad_escape;
+        }
+    }
+    r = PyUnicode_DecodeUTF8((const char *)buf, o - buf, "strict");
+    PyMem_Free(buf);
+    if (r == NULL) { PyErr_Clear(); ps->p = s; parse_error(ps, "invalid UTF-8 in string"); return NULL; }
+    ps->p = q + 1;
+    return r;
+bad_escape:
+    PyMem_Free(buf);
+    ps->p = s;
+    parse_error(ps, "invalid escape in string");
+    return NULL;
+lone:
+    PyMem_Free(buf);
+    ps->p = s;
+    parse_error(ps, "lone surrogate escape in string");
+    return NULL;
+}
+
+static const double POW10[23] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
+                                  1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+
+static PyObject *parse_number(Parser *ps) {
+    const unsigned char *s = ps->p, *q = s;
+    int negative = 0, is_float = 0, sig = 0, inexact = 0;
+    unsigned long long mantissa = 0; /* the first 19 significant digits */
+    long exponent = 0, shift = 0;    /* value = mantissa * 10**(exponent + shift) when exact */
+    if (*q == '-') { negative = 1; q++; }
+    if (q >= ps->end) goto bad;
+    if (*q == '0') q++;
+    else if (*q >= '1' && *q <= '9') {
+        for (; q < ps->end && *q >= '0' && *q <= '9'; q++) {
+            if (sig < 19) { mantissa = mantissa * 10 + (*q - '0'); sig += mantissa != 0; }
+            else { inexact = 1; shift++; }
+        }
+    } else goto bad;
+    if (q < ps->end && *q == '.') {
+        is_float = 1;
+        q++;
+        if (q >= ps->end || *q < '0' || *q > '9') goto bad;
+        for (; q < ps->end && *q >= '0' && *q <= '9'; q++) {
+            if (sig < 19) { mantissa = mantissa * 10 + (*q - '0'); sig += mantissa != 0; shift--; }
+            else inexact = 1;
+        }
+    }
+    if (q < ps->end && (*q == 'e' || *q == 'E')) {
+        int exp_negative = 0;
+        is_float = 1;
+        q++;
+        if (q < ps->end && (*q == '+' || *q == '-')) { exp_negative = *q == '-'; q++; }
+        if (q >= ps->end || *q < '0' || *q > '9') goto bad;
+        for (; q < ps->end && *q >= '0' && *q <= '9'; q++)
+            if (exponent < 100000) exponent = exponent * 10 + (*q - '0');
+        if (exp_negative) exponent = -exponent;
+    }
+    if (!is_float && !inexact && sig <= 18) { /* exact in a signed 64-bit int */
+        ps->p = q;
+        return PyLong_FromLongLong(negative ? -(long long)mantissa : (long long)mantissa);
+    }
+    if (is_float && !inexact && mantissa < (1ULL << 53)) {
+        /* Clinger's fast path: mantissa and 10**|e| are exact doubles, so one operation rounds correctly. */
+        long e10 = exponent + shift;
+        if (e10 >= -22 && e10 <= 22) {
+            double d = (double)mantissa;
+            d = e10 < 0 ? d / POW10[-e10] : d * POW10[e10];
+            ps->p = q;
+            return PyFloat_FromDouble(negative ? -d : d);
+        }
+    }
+    Py_ssize_t n = q - s;
+    char small[64], *text = n < 64 ? small : PyMem_Malloc(n + 1);
+    if (text == NULL) return PyErr_NoMemory();
+    memcpy(text, s, n);
+    text[n] = 0;
+    PyObject *r;
+    if (!is_float) {
+        r = PyLong_FromString(text, NULL, 10);
+        if (r == NULL) { PyErr_Clear(); ps->p = s; parse_error(ps, "integer too long"); }
+    } else {
+#ifdef HAVE_STRTOD_L
+        double d = c_locale ? strtod_l(text, NULL, c_locale) : PyOS_string_to_double(text, NULL, NULL);
+#else
+        double d = PyOS_string_to_double(text, NULL, NULL);
+#endif
+        if (d == -1.0 && PyErr_Occurred()) r = NULL;
+        else if (!isfinite(d)) { r = NULL; ps->p = s; parse_error(ps, "number out of range"); }
+        else r = PyFloat_FromDouble(d);
+    }
+    if (text != small) PyMem_Free(text);
+    if (r != NULL) ps->p = q;
+    return r;
+bad:
+    ps->p = s;
+    parse_error(ps, "invalid number");
+    return NULL;
+}
+
+static PyObject *parse_value(Parser *ps, Py_ssize_t depth, int raw);
+
+static PyObject *parse_array(Parser *ps, Py_ssize_t depth, int raw) {
+    PyObject *list, *item;
+    if (depth > ps->w->max_depth) { limit_error("nesting deeper than max_depth", ps->w->max_depth, "list"); return NULL; }
+    list = PyList_New(0);
+    if (list == NULL) return NULL;
+    ps->p++;
+    skip_ws(ps);
+    if (ps->p < ps->end && *ps->p == ']') { ps->p++; return list; }
+    for (Py_ssize_t i = 0;; i++) {
+        if (i >= ps->w->max_size) {
+            limit_error("container larger than max_size", ps->w->max_size, "list");
+            Py_DECREF(list);
+            return NULL;
+        }
+        item = parse_value(ps, depth + 1, raw);
+        if (item == NULL) { add_index(i); Py_DECREF(list); return NULL; }
+        if (PyList_Append(list, item) < 0) { Py_DECREF(item); Py_DECREF(list); return NULL; }
+        Py_DECREF(item);
+        skip_ws(ps);
+        if (ps->p < ps->end && *ps->p == ',') { ps->p++; continue; }
+        if (ps->p < ps->end && *ps->p == ']') { ps->p++; return list; }
+        parse_error(ps, "expected ',' or ']'");
+        Py_DECREF(list);
+        return NULL;
+    }
+}
+
+/* 1: TYPE_KEY, 2: VALUE_KEY, 0: another key. */
+static inline int marker_kind(PyObject *key) {
+    if (key == TYPE_KEY) return 1;
+    if (key == VALUE_KEY) return 2;
+    Py_ssize_t n = PyUnicode_GET_LENGTH(key);
+    if (n == PyUnicode_GET_LENGTH(TYPE_KEY) && PyUnicode_Compare(key, TYPE_KEY) == 0) return 1;
+    if (n == PyUnicode_GET_LENGTH(VALUE_KEY) && PyUnicode_Compare(key, VALUE_KEY) == 0) return 2;
+    return 0;
+}
+
+/* Objects hold their first two members in locals, so an envelope is revived without building a dict. */
+static PyObject *parse_object(Parser *ps, Py_ssize_t depth, int raw) {
+    PyObject *dict = NULL, *key = NULL, *value = NULL, *k[2] = {NULL, NULL}, *v[2] = {NULL, NULL}, *r;
+    int count = 0, kinds = 0, kind0 = 0;
+    Py_ssize_t size = 0;
+    if (depth > ps->w->max_depth) { limit_error("nesting deeper than max_depth", ps->w->max_depth, "dict"); return NULL; }
+    ps->p++;
+    skip_ws(ps);
+    if (ps->p < ps->end && *ps->p == '}') { ps->p++; return PyDict_New(); }
+    while (1) {
+        if (size >= ps->w->max_size) { limit_error("container larger than max_size", ps->w->max_size, "dict"); goto fail; }
+        if (ps->p >= ps->end || *ps->p != '"') { parse_error(ps, "expected a string key"); goto fail; }
+        ps->p++;
+        key = parse_string(ps, 1);
+        if (key == NULL) goto fail;
+        if (PyUnicode_GET_LENGTH(key) > ps->w->max_str) {
+            limit_error("key longer than max_string_length", ps->w->max_str, "str");
+            goto fail;
+        }
+        skip_ws(ps);
+        if (ps->p >= ps->end || *ps->p != ':') { parse_error(ps, "expected ':'"); goto fail; }
+        ps->p++;
+        int kind = raw ? 0 : marker_kind(key);
+        skip_ws(ps);
+        if (kind == 1 && ps->p < ps->end && *ps->p == '"') { /* a tag: cached like a key */
+            ps->p++;
+            value = parse_string(ps, 1);
+            if (value != NULL && PyUnicode_GET_LENGTH(value) > ps->w->max_str) {
+                Py_CLEAR(value);
+                limit_error("string longer than max_string_length", ps->w->max_str, "str");
+            }
+        } else {
+            value = parse_value(ps, depth + 1, raw || kind);
+        }
+        if (value == NULL) { add_key(key); goto fail; }
+        kinds |= kind;
+        size++;
+        if (dict == NULL && count < 2) {
+            if (count == 0) kind0 = kind;
+            k[count] = key;
+            v[count] = value;
+            count++;
+        } else {
+            if (dict == NULL) {
+                dict = PyDict_New();
+                if (dict == NULL) goto fail;
+                for (int i = 0; i < count; i++) {
+                    if (PyDict_SetItem(dict, k[i], v[i]) < 0) goto fail;
+                    Py_CLEAR(k[i]);
+                    Py_CLEAR(v[i]);
+                }
+            }
+            if (PyDict_SetItem(dict, key, value) < 0) goto fail;
+            Py_CLEAR(key);
+            Py_CLEAR(value);
+        }
+        key = value = NULL;
+        skip_ws(ps);
+        if (ps->p < ps->end && *ps->p == ',') { ps->p++; skip_ws(ps); continue; }
+        if (ps->p < ps->end && *ps->p == '}') { ps->p++; break; }
+        parse_error(ps, "expected ',' or '}'");
+        goto fail;
+    }
+    if (dict == NULL && count == 2 && kinds == 3 && kind0 != 0) {
+        /* An envelope: {TYPE_KEY: tag, VALUE_KEY: payload}, in either order. */
+        PyObject *tag = kind0 == 1 ? v[0] : v[1], *payload = kind0 == 1 ? v[1] : v[0];
+        r = fast_tag(ps->w, tag, payload);
+        if (r != NULL) goto done;
+    }
+    if (dict == NULL) {
+        dict = PyDict_New();
+        if (dict == NULL) goto fail;
+        for (int i = 0; i < count; i++) {
+            if (PyDict_SetItem(dict, k[i], v[i]) < 0) goto fail;
+            Py_CLEAR(k[i]);
+            Py_CLEAR(v[i]);
+        }
+    }
+    if (kinds) {
+        int a = PyDict_Contains(dict, TYPE_KEY), b = PyDict_Contains(dict, VALUE_KEY);
+        if (a < 0 || b < 0) goto fail;
+        if (a && b && PyDict_GET_SIZE(dict) == 2) {
+            r = call2(ps->w->tagged, dict, depth);
+            goto done;
+        }
+        /* Not an envelope after all: revive the values parsed raw. */
+        PyObject *keys[2] = {TYPE_KEY, VALUE_KEY};
+        for (int i = 0; i < 2; i++) {
+            PyObject *raw_value = PyDict_GetItemWithError(dict, keys[i]);
+            if (raw_value == NULL) { if (PyErr_Occurred()) goto fail; continue; }
+            Py_INCREF(raw_value);
+            PyObject *revived = dec_value(ps->w, raw_value, depth + 1);
+            Py_DECREF(raw_value);
+            if (revived == NULL) { add_key(keys[i]); goto fail; }
+            int err = PyDict_SetItem(dict, keys[i], revived);
+            Py_DECREF(revived);
+            if (err < 0) goto fail;
+        }
+    }
+    return dict;
+done:
+    for (int i = 0; i < 2; i++) { Py_XDECREF(k[i]); Py_XDECREF(v[i]); }
+    Py_XDECREF(dict);
+    return r;
+fail:
+    Py_XDECREF(key);
+    Py_XDECREF(value);
+    for (int i = 0; i < 2; i++) { Py_XDECREF(k[i]); Py_XDECREF(v[i]); }
+    Py_XDECREF(dict);
+    return NULL;
+}
+
+static PyObject *parse_value(Parser *ps, Py_ssize_t depth, int raw) {
+    PyObject *r;
+    skip_ws(ps);
+    if (ps->p >= ps->end) { parse_error(ps, "unexpected end of input"); return NULL; }
+    switch (*ps->p) {
+        case '"':
+            ps->p++;
+            r = parse_string(ps, 0);
+            if (r != NULL && PyUnicode_GET_LENGTH(r) > ps->w->max_str) {
+                Py_DECREF(r);
+                limit_error("string longer than max_string_length", ps->w->max_str, "str");
+                return NULL;
+            }
+            return r;
+        case '{':
+        case '[':
+            if (Py_EnterRecursiveCall(" while parsing JSON")) return NULL;
+            r = *ps->p == '{' ? parse_object(ps, depth, raw) : parse_array(ps, depth, raw);
+            Py_LeaveRecursiveCall();
+            return r;
+        case 't':
+            if (ps->end - ps->p >= 4 && memcmp(ps->p, "true", 4) == 0) { ps->p += 4; Py_RETURN_TRUE; }
+            break;
+        case 'f':
+            if (ps->end - ps->p >= 5 && memcmp(ps->p, "false", 5) == 0) { ps->p += 5; Py_RETURN_FALSE; }
+            break;
+        case 'n':
+            if (ps->end - ps->p >= 4 && memcmp(ps->p, "null", 4) == 0) { ps->p += 4; Py_RETURN_NONE; }
+            break;
+        default:
+            if (*ps->p == '-' || (*ps->p >= '0' && *ps->p <= '9')) return parse_number(ps);
+    }
+    parse_error(ps, "unexpected character");
+    return NULL;
+}
+
+static PyObject *Reviver_parse(Reviver *w, PyObject *data) {
+    Parser ps;
+    Py_buffer view;
+    PyObject *r;
+    int have_view = 0;
+    if (PyUnicode_Check(data)) {
+        Py_ssize_t n;
+        const char *s = PyUnicode_AsUTF8AndSize(data, &n);
+        if (s == NULL) {
+            PyErr_Clear();
+            ps.start = ps.p = (const unsigned char *)"";
+            parse_error(&ps, "text is not valid Unicode (lone surrogate)");
+            return NULL;
+        }
+        ps.start = ps.p = (const unsigned char *)s;
+        ps.end = ps.p + n;
+    } else {
+        if (PyObject_GetBuffer(data, &view, PyBUF_SIMPLE) < 0) return NULL;
+        have_view = 1;
+        ps.start = ps.p = view.buf;
+        ps.end = ps.p + view.len;
+    }
+    ps.w = w;
+    r = parse_value(&ps, 1, 0);
+    if (r != NULL) {
+        skip_ws(&ps);
+        if (ps.p != ps.end) {
+            Py_DECREF(r);
+            r = NULL;
+            parse_error(&ps, "extra data after the document");
+        }
+    }
+    if (have_view) PyBuffer_Release(&view);
+    return r;
 }
 
 /* ---- plain fast-path check ------------------------------------------------------------------- */
@@ -477,9 +1255,11 @@ static void Reviver_dealloc(Reviver *w) {
 
 static PyMethodDef Walker_methods[] = {
     {"value", (PyCFunction)(void (*)(void))Walker_encode, METH_FASTCALL, "Encode obj at depth."},
+    {"dumpb", (PyCFunction)Walker_dumpb, METH_VARARGS, "dumpb(obj, sort_keys) -> compact JSON bytes."},
     {NULL}};
 static PyMethodDef Reviver_methods[] = {
     {"value", (PyCFunction)(void (*)(void))Reviver_decode, METH_FASTCALL, "Decode node at depth."},
+    {"parse", (PyCFunction)Reviver_parse, METH_O, "Parse JSON text (str or bytes-like) and revive it."},
     {NULL}};
 
 static PyTypeObject WalkerType = {
@@ -506,16 +1286,39 @@ static PyTypeObject ReviverType = {
     .tp_methods = Reviver_methods,
 };
 
+/* The offset of a __slots__ member holding an object, or 0. */
+static Py_ssize_t slot_offset(PyObject *type, PyObject *name) {
+    PyObject *descr = PyDict_GetItemWithError(((PyTypeObject *)type)->tp_dict, name);
+    if (descr == NULL || !PyObject_TypeCheck(descr, &PyMemberDescr_Type)) { PyErr_Clear(); return 0; }
+    PyMemberDef *def = ((PyMemberDescrObject *)descr)->d_member;
+    return def->type == T_OBJECT_EX ? def->offset : 0;
+}
+
 static PyObject *configure(PyObject *self, PyObject *args) {
-    PyObject *err, *seg, *tk, *vk, *uuid_type, *safe, *fromiso;
-    if (!PyArg_ParseTuple(args, "OOUUOOO", &err, &seg, &tk, &vk, &uuid_type, &safe, &fromiso)) return NULL;
+    PyObject *err, *derr, *serr, *encerr, *seg, *tk, *vk, *uuid_type, *safe, *fromiso;
+    if (!PyArg_ParseTuple(args, "OOOOOUUOOO", &err, &derr, &serr, &encerr, &seg, &tk, &vk, &uuid_type, &safe,
+                          &fromiso))
+        return NULL;
+    Py_XSETREF(SerializationError, Py_NewRef(encerr));
     Py_XSETREF(DatasonError, Py_NewRef(err));
+    Py_XSETREF(DeserializationError, Py_NewRef(derr));
+    Py_XSETREF(SecurityError, Py_NewRef(serr));
     Py_XSETREF(path_segment, Py_NewRef(seg));
     Py_XSETREF(TYPE_KEY, Py_NewRef(tk));
     Py_XSETREF(VALUE_KEY, Py_NewRef(vk));
     Py_XSETREF(UUID_TYPE, Py_NewRef(uuid_type));
     Py_XSETREF(SAFE_UNKNOWN, Py_NewRef(safe));
     Py_XSETREF(FROMISOFORMAT, Py_NewRef(fromiso));
+    uuid_int_offset = slot_offset(uuid_type, STR_INT);
+    uuid_safe_offset = slot_offset(uuid_type, STR_IS_SAFE);
+    /* Seed the key cache with the marker keys so that envelopes compare by identity. */
+    PyObject *markers[2] = {TYPE_KEY, VALUE_KEY};
+    for (int i = 0; i < 2; i++) {
+        Py_ssize_t n;
+        const char *text = PyUnicode_AsUTF8AndSize(markers[i], &n);
+        if (text == NULL) return NULL;
+        Py_XSETREF(key_cache[key_slot((const unsigned char *)text, n)], Py_NewRef(markers[i]));
+    }
     Py_RETURN_NONE;
 }
 
@@ -530,6 +1333,15 @@ PyMODINIT_FUNC PyInit__speedups(void) {
     PyObject *m;
     PyDateTime_IMPORT;
     if (PyDateTimeAPI == NULL) return NULL;
+    for (int c = 0; c < 256; c++) {
+        hex_table[c] = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                     : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+        string_stop[c] = c == '"' || c == '\\' || c < 0x20 || c >= 0x80;
+        needs_escape[c] = c == '"' || c == '\\' || c < 0x20;
+    }
+#ifdef HAVE_STRTOD_L
+    c_locale = newlocale(LC_ALL_MASK, "C", (locale_t)0);
+#endif
     if (PyType_Ready(&WalkerType) < 0 || PyType_Ready(&ReviverType) < 0) return NULL;
     TAG_UUID = PyUnicode_InternFromString("uuid.UUID");
     TAG_DATETIME = PyUnicode_InternFromString("datetime");

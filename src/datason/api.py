@@ -8,7 +8,7 @@ from .config import SerializationConfig, get_default_config
 from .convert import convert
 from .decoder import Decoder
 from .encoder import Encoder
-from .engine import read, write, write_native
+from .engine import write, write_native
 from .errors import SecurityError
 from .fastpath import plain_native
 
@@ -49,10 +49,13 @@ def dumpb(
     cfg = config or get_default_config()
     sort = cfg.sort_keys if sort_keys is None else sort_keys
     out: bytes | None = None
-    if indent is None and plain_native(obj, cfg):
-        out = write_native(obj, sort_keys=sort)
-    if out is None:
-        tree = Encoder(cfg, native_ok=indent is None and not cfg.ensure_ascii).encode(obj)
+    if indent is None and not cfg.ensure_ascii:
+        if plain_native(obj, cfg):
+            out = write_native(obj, sort_keys=sort)
+        if out is None:
+            out = Encoder(cfg, native_ok=True).dumpb(obj, sort_keys=sort)
+    else:
+        tree = Encoder(cfg).encode(obj)
         out = write(tree, sort_keys=sort, indent=indent, ensure_ascii=cfg.ensure_ascii)
     if len(out) > cfg.max_bytes:
         raise SecurityError(f"document larger than max_bytes={cfg.max_bytes}", type_name=type(obj).__name__)
@@ -77,7 +80,7 @@ def loads(
     cfg = config or get_default_config()
     if _byte_size(s, cfg.max_bytes) > cfg.max_bytes:
         raise SecurityError(f"document larger than max_bytes={cfg.max_bytes}")
-    return _finish(Decoder(cfg, in_place=True).decode(read(s)), type)
+    return _finish(Decoder(cfg, in_place=True).parse(s), type)
 
 
 def dump(obj: Any, fp: IO[str], config: SerializationConfig | None = None, **kwargs: Any) -> None:

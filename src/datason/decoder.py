@@ -17,6 +17,7 @@ from typing import Any
 
 from ._native import speedups as _speedups
 from .config import SerializationConfig
+from .engine import read
 from .errors import DatasonError, DeserializationError, SecurityError, path_segment
 from .registry import REGISTRY, DecodeContext
 from .wire import TYPE_KEY, VALUE_KEY
@@ -32,7 +33,19 @@ _SCALARS = (int, float, bool, type(None))
 class Decoder:
     """One decoding pass under one config."""
 
-    __slots__ = ("auto", "ctx", "dates", "max_depth", "max_size", "max_str", "numbers", "strict", "uuids", "value")
+    __slots__ = (
+        "_reviver",
+        "auto",
+        "ctx",
+        "dates",
+        "max_depth",
+        "max_size",
+        "max_str",
+        "numbers",
+        "strict",
+        "uuids",
+        "value",
+    )
 
     def __init__(
         self, config: SerializationConfig, *, auto: bool = False, aggressive: bool = False, in_place: bool = False
@@ -49,17 +62,27 @@ class Decoder:
         self.numbers = auto and aggressive
         # ``value`` decodes one node at a depth: the C reviver when built, else ``py_value``.
         self.value: Callable[[Any, int], Any] = self.py_value
+        self._reviver: Any = None
         if _speedups is not None:
-            reviver = _speedups.Reviver(
+            self._reviver = _speedups.Reviver(
                 self.py_value, self.tagged, self.max_depth, self.max_size, self.max_str, in_place, auto
             )
-            self.value = reviver.value
+            self.value = self._reviver.value
 
     def decode(self, node: Any) -> Any:
         try:
             return self.value(node, 1)
         except RecursionError:
             raise SecurityError("nesting too deep for the interpreter stack; lower max_depth") from None
+
+    def parse(self, text: str | bytes | bytearray | memoryview) -> Any:
+        """Parse JSON text and decode it: in one C pass when built, else msgspec then ``decode``."""
+        if self._reviver is not None and not self.auto:
+            try:
+                return self._reviver.parse(text)
+            except RecursionError:
+                raise SecurityError("JSON nested too deeply to parse; lower max_depth") from None
+        return self.decode(read(text))
 
     def py_value(self, node: Any, depth: int) -> Any:
         """Decode ``node``, which sits at ``depth`` if it is a container (the reference implementation)."""

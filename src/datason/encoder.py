@@ -17,6 +17,7 @@ from typing import Any
 
 from ._native import speedups as _speedups
 from .config import SerializationConfig
+from .engine import write
 from .errors import DatasonError, SecurityError, SerializationError, path_segment
 from .registry import REGISTRY, EncodeContext
 from .wire import TYPE_KEY, VALUE_KEY
@@ -45,7 +46,7 @@ def type_name(cls: type) -> str:
 class Encoder:
     """One encoding pass under one config. Not shared between threads (cheap to create)."""
 
-    __slots__ = ("ctx", "max_depth", "max_size", "max_str", "nan", "strict", "typed", "untagged", "value")
+    __slots__ = ("_walker", "ctx", "max_depth", "max_size", "max_str", "nan", "strict", "typed", "untagged", "value")
 
     def __init__(self, config: SerializationConfig, *, native_ok: bool = False) -> None:
         self.typed = config.include_type_hints
@@ -58,8 +59,9 @@ class Encoder:
         self.untagged: frozenset[str] = frozenset({"uuid.UUID"} if config.uuid_format == "string" else ())
         # ``value`` encodes one value at a depth: the C walker when built, else ``py_value``.
         self.value: Callable[[Any, int], Any] = self.py_value
+        self._walker: Any = None
         if _speedups is not None:
-            walker = _speedups.Walker(
+            self._walker = walker = _speedups.Walker(
                 self.py_value,
                 self.max_depth,
                 self.max_size,
@@ -75,6 +77,15 @@ class Encoder:
             return self.value(obj, 1)
         except RecursionError:
             raise SecurityError("nesting too deep for the interpreter stack; lower max_depth") from None
+
+    def dumpb(self, obj: Any, *, sort_keys: bool) -> bytes:
+        """Compact JSON bytes: written in one C pass when built, else the tree through the JSON engine."""
+        if self._walker is not None:
+            try:
+                return bytes(self._walker.dumpb(obj, sort_keys))
+            except RecursionError:
+                raise SecurityError("nesting too deep for the interpreter stack; lower max_depth") from None
+        return write(self.encode(obj), sort_keys=sort_keys)
 
     # --- dispatch ------------------------------------------------------------------------------------
 

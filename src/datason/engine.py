@@ -67,8 +67,8 @@ def read(data: str | bytes | bytearray | memoryview) -> Any:
         raise DeserializationError("invalid JSON: number out of range") from None
     except RecursionError:
         raise SecurityError("JSON nested too deeply to parse") from None
-    except UnicodeEncodeError:
-        raise DeserializationError("invalid JSON: string is not valid Unicode (lone surrogate)") from None
+    except UnicodeError:
+        raise DeserializationError("invalid JSON: text is not valid UTF-8 / Unicode") from None
 
 
 def _position(exc: Exception) -> str:
