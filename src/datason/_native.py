@@ -12,7 +12,7 @@ import uuid
 from types import ModuleType
 
 from .errors import DatasonError, DeserializationError, SecurityError, SerializationError, path_segment
-from .wire import TYPE_KEY, VALUE_KEY
+from .wire import TYPE_KEY, VALUE_KEY, RawJSON
 
 __all__ = ["speedups"]
 
@@ -35,6 +35,7 @@ def _load() -> ModuleType | None:
         uuid.UUID,
         uuid.SafeUUID.unknown,
         datetime.datetime.fromisoformat,
+        RawJSON,
     )
     return _speedups
 

@@ -23,7 +23,7 @@ static PyObject *DatasonError;   /* datason.errors.DatasonError */
 static PyObject *DeserializationError, *SecurityError, *SerializationError;
 static PyObject *path_segment;   /* datason.errors.path_segment */
 static PyObject *TYPE_KEY, *VALUE_KEY, *TAG_UUID, *TAG_DATETIME, *STR_INT, *STR_IS_SAFE, *STR_ISOFORMAT;
-static PyObject *UUID_TYPE, *SAFE_UNKNOWN, *FROMISOFORMAT;
+static PyObject *UUID_TYPE, *SAFE_UNKNOWN, *FROMISOFORMAT, *RAW_JSON_TYPE, *STR_DATA;
 static PyObject *INT_LIMIT; /* 2**64 */
 static Py_ssize_t uuid_int_offset, uuid_safe_offset; /* UUID's __slots__, when they are plain object slots */
 
@@ -408,6 +408,14 @@ static int write_json(Writer *o, PyObject *obj) {
     if (obj == Py_False) return put(o, "false", 5);
     if (t == &PyLong_Type) return write_int(o, obj);
     if (t == &PyFloat_Type) return write_float(o, PyFloat_AS_DOUBLE(obj));
+    if ((PyObject *)t == RAW_JSON_TYPE) { /* a handler's pre-encoded JSON (RawJSON.data) */
+        PyObject *data = PyObject_GetAttr(obj, STR_DATA);
+        if (data == NULL) return -1;
+        r = PyBytes_Check(data) ? put(o, PyBytes_AS_STRING(data), PyBytes_GET_SIZE(data)) : -1;
+        if (r < 0 && !PyErr_Occurred()) PyErr_SetString(PyExc_TypeError, "RawJSON.data must be bytes");
+        Py_DECREF(data);
+        return r;
+    }
     if (Py_EnterRecursiveCall(" while writing JSON")) return -1;
     if (t == &PyList_Type) {
         r = putc1(o, '[');
@@ -1295,10 +1303,11 @@ static Py_ssize_t slot_offset(PyObject *type, PyObject *name) {
 }
 
 static PyObject *configure(PyObject *self, PyObject *args) {
-    PyObject *err, *derr, *serr, *encerr, *seg, *tk, *vk, *uuid_type, *safe, *fromiso;
-    if (!PyArg_ParseTuple(args, "OOOOOUUOOO", &err, &derr, &serr, &encerr, &seg, &tk, &vk, &uuid_type, &safe,
-                          &fromiso))
+    PyObject *err, *derr, *serr, *encerr, *seg, *tk, *vk, *uuid_type, *safe, *fromiso, *raw;
+    if (!PyArg_ParseTuple(args, "OOOOOUUOOOO", &err, &derr, &serr, &encerr, &seg, &tk, &vk, &uuid_type, &safe,
+                          &fromiso, &raw))
         return NULL;
+    Py_XSETREF(RAW_JSON_TYPE, Py_NewRef(raw));
     Py_XSETREF(SerializationError, Py_NewRef(encerr));
     Py_XSETREF(DatasonError, Py_NewRef(err));
     Py_XSETREF(DeserializationError, Py_NewRef(derr));
@@ -1348,6 +1357,7 @@ PyMODINIT_FUNC PyInit__speedups(void) {
     STR_INT = PyUnicode_InternFromString("int");
     STR_IS_SAFE = PyUnicode_InternFromString("is_safe");
     STR_ISOFORMAT = PyUnicode_InternFromString("isoformat");
+    STR_DATA = PyUnicode_InternFromString("data");
     INT_LIMIT = PyLong_FromUnsignedLongLong(0xFFFFFFFFFFFFFFFFULL);
     if (INT_LIMIT != NULL) {
         PyObject *one = PyLong_FromLong(1);
@@ -1355,7 +1365,7 @@ PyMODINIT_FUNC PyInit__speedups(void) {
         Py_XDECREF(one);
         Py_SETREF(INT_LIMIT, lim);
     }
-    if (!TAG_UUID || !TAG_DATETIME || !STR_INT || !STR_IS_SAFE || !STR_ISOFORMAT || !INT_LIMIT) return NULL;
+    if (!STR_DATA || !TAG_UUID || !TAG_DATETIME || !STR_INT || !STR_IS_SAFE || !STR_ISOFORMAT || !INT_LIMIT) return NULL;
     m = PyModule_Create(&moduledef);
     if (m == NULL) return NULL;
     if (PyModule_AddObjectRef(m, "Walker", (PyObject *)&WalkerType) < 0 ||

@@ -20,7 +20,7 @@ from .config import SerializationConfig
 from .engine import write
 from .errors import DatasonError, SecurityError, SerializationError, path_segment
 from .registry import REGISTRY, EncodeContext
-from .wire import TYPE_KEY, VALUE_KEY
+from .wire import TYPE_KEY, VALUE_KEY, RawJSON
 
 __all__ = ["Encoder"]
 
@@ -186,6 +186,8 @@ class Encoder:
         raise SerializationError("dict key has no plain JSON string form", type_name=type_name(t))
 
     def other(self, obj: Any, t: type, depth: int) -> Any:
+        if t is RawJSON and self.ctx.native_ok:
+            return obj  # a handler's pre-encoded JSON, written verbatim by dumps
         handler = REGISTRY.for_type(t)
         if handler is None:
             return self.unregistered(obj, t, depth)

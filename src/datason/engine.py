@@ -17,6 +17,7 @@ import msgspec
 import orjson
 
 from .errors import DeserializationError, SecurityError, SerializationError
+from .wire import RawJSON
 
 __all__ = ["read", "write", "write_native"]
 
@@ -28,7 +29,7 @@ def write(tree: Any, *, sort_keys: bool, indent: int | str | None = None, ensure
     if not ensure_ascii and indent in (None, 2):
         option = (orjson.OPT_SORT_KEYS if sort_keys else 0) | (orjson.OPT_INDENT_2 if indent == 2 else 0)
         try:
-            return orjson.dumps(tree, option=option)
+            return orjson.dumps(tree, option=option, default=_fragment)
         except orjson.JSONEncodeError:
             pass  # deep nesting or an int beyond 64 bits: the json module writes those
     try:
@@ -39,6 +40,7 @@ def write(tree: Any, *, sort_keys: bool, indent: int | str | None = None, ensure
             ensure_ascii=ensure_ascii,
             allow_nan=False,
             separators=(",", ":") if indent is None else None,
+            default=_expand,
         )
     except RecursionError:
         raise SecurityError("nesting too deep to write") from None
@@ -48,6 +50,18 @@ def write(tree: Any, *, sort_keys: bool, indent: int | str | None = None, ensure
         return text.encode("utf-8")
     except UnicodeEncodeError:
         raise SerializationError("string is not valid Unicode (lone surrogate)", type_name="str") from None
+
+
+def _fragment(obj: Any) -> Any:
+    if type(obj) is RawJSON:
+        return orjson.Fragment(obj.data)
+    raise TypeError
+
+
+def _expand(obj: Any) -> Any:
+    if type(obj) is RawJSON:
+        return _json.loads(obj.data)
+    raise TypeError
 
 
 def write_native(obj: Any, *, sort_keys: bool) -> bytes | None:
