@@ -13,8 +13,6 @@ import re
 import sys
 from typing import Any
 
-import msgspec
-
 from .errors import DeserializationError
 
 __all__ = ["convert"]
@@ -23,6 +21,8 @@ _AT = re.compile(r" - at `(\$[^`]*)`$")
 
 
 def convert(value: Any, target: Any) -> Any:
+    import msgspec  # imported on first typed decode: it costs more at start-up than the rest of datason
+
     try:
         return msgspec.convert(value, type=target)
     except msgspec.ValidationError as exc:

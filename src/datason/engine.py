@@ -3,7 +3,7 @@
 - ``write(tree)``: orjson for compact or 2-space output; the standard ``json``
   module for other indents, ``ensure_ascii`` and what orjson refuses (nesting
   deeper than 254, ints beyond 64 bits in plain mode). Always strict JSON.
-- ``read(text)``: msgspec (exact for ints of any size, rejects NaN tokens and
+- ``read(text)``: used when the C accelerator is not built; msgspec (exact for ints of any size, rejects NaN tokens and
   invalid UTF-8); errors become ``DeserializationError``, nesting beyond the
   parser's stack becomes ``SecurityError``.
 """
@@ -13,7 +13,6 @@ from __future__ import annotations
 import json as _json
 from typing import Any
 
-import msgspec
 import orjson
 
 from .errors import DeserializationError, SecurityError, SerializationError
@@ -21,7 +20,7 @@ from .wire import RawJSON
 
 __all__ = ["read", "write", "write_native"]
 
-_decoder = msgspec.json.Decoder()
+_decoder: Any = None  # msgspec's JSON decoder, made on first use (the C parser usually reads instead)
 
 
 def write(tree: Any, *, sort_keys: bool, indent: int | str | None = None, ensure_ascii: bool = False) -> bytes:
@@ -73,6 +72,11 @@ def write_native(obj: Any, *, sort_keys: bool) -> bytes | None:
 
 
 def read(data: str | bytes | bytearray | memoryview) -> Any:
+    global _decoder
+    import msgspec
+
+    if _decoder is None:
+        _decoder = msgspec.json.Decoder()
     try:
         return _decoder.decode(data)
     except msgspec.DecodeError as exc:
