@@ -151,3 +151,13 @@ def test_any_json_text_parses_like_the_json_module(value: object) -> None:
 def test_accelerator_is_built() -> None:
     """The C accelerator compiles on this project's supported platforms; a silent fallback is a bug."""
     assert speedups is not None
+
+
+@pytest.mark.skipif(speedups is None, reason="needs the C accelerator")
+@settings(max_examples=2000, deadline=None)
+@given(st.floats(allow_nan=False, allow_infinity=False))
+def test_written_floats_read_back_to_the_same_bits(value: float) -> None:
+    text = speedups.format_float(value)
+    assert "." in text or "e" in text  # never mistaken for an int
+    assert struct.pack("<d", float(text)) == struct.pack("<d", value)
+    assert struct.pack("<d", datason.loads(datason.dumps([value]))[0]) == struct.pack("<d", value)

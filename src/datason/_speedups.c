@@ -9,6 +9,7 @@
 #include <Python.h>
 #include <datetime.h>
 #include <structmember.h>
+#include <stdint.h>
 #if defined(__GLIBC__) || defined(__APPLE__)
 #include <locale.h>
 #include <stdlib.h>
@@ -300,6 +301,179 @@ static PyObject *Walker_encode(Walker *w, PyObject *const *args, Py_ssize_t narg
     return enc_value(w, args[0], depth);
 }
 
+/* ---- floats: shortest round-trip text (Grisu2, after Loitsch 2010 and RapidJSON's dtoa) ----------- */
+/* Grisu2 always yields digits that read back to the same double; in rare cases it is one digit longer
+ * than the shortest. Cached powers: 10**(-348 + 8*i) as a 64-bit significand and binary exponent,
+ * rounded to nearest (generated with exact rational arithmetic). */
+
+typedef struct {
+    uint64_t f;
+    int e;
+} diy_fp;
+
+static const uint64_t CACHED_F[87] = {
+    0xfa8fd5a0081c0288ULL, 0xbaaee17fa23ebf76ULL, 0x8b16fb203055ac76ULL,
+    0xcf42894a5dce35eaULL, 0x9a6bb0aa55653b2dULL, 0xe61acf033d1a45dfULL,
+    0xab70fe17c79ac6caULL, 0xff77b1fcbebcdc4fULL, 0xbe5691ef416bd60cULL,
+    0x8dd01fad907ffc3cULL, 0xd3515c2831559a83ULL, 0x9d71ac8fada6c9b5ULL,
+    0xea9c227723ee8bcbULL, 0xaecc49914078536dULL, 0x823c12795db6ce57ULL,
+    0xc21094364dfb5637ULL, 0x9096ea6f3848984fULL, 0xd77485cb25823ac7ULL,
+    0xa086cfcd97bf97f4ULL, 0xef340a98172aace5ULL, 0xb23867fb2a35b28eULL,
+    0x84c8d4dfd2c63f3bULL, 0xc5dd44271ad3cdbaULL, 0x936b9fcebb25c996ULL,
+    0xdbac6c247d62a584ULL, 0xa3ab66580d5fdaf6ULL, 0xf3e2f893dec3f126ULL,
+    0xb5b5ada8aaff80b8ULL, 0x87625f056c7c4a8bULL, 0xc9bcff6034c13053ULL,
+    0x964e858c91ba2655ULL, 0xdff9772470297ebdULL, 0xa6dfbd9fb8e5b88fULL,
+    0xf8a95fcf88747d94ULL, 0xb94470938fa89bcfULL, 0x8a08f0f8bf0f156bULL,
+    0xcdb02555653131b6ULL, 0x993fe2c6d07b7facULL, 0xe45c10c42a2b3b06ULL,
+    0xaa242499697392d3ULL, 0xfd87b5f28300ca0eULL, 0xbce5086492111aebULL,
+    0x8cbccc096f5088ccULL, 0xd1b71758e219652cULL, 0x9c40000000000000ULL,
+    0xe8d4a51000000000ULL, 0xad78ebc5ac620000ULL, 0x813f3978f8940984ULL,
+    0xc097ce7bc90715b3ULL, 0x8f7e32ce7bea5c70ULL, 0xd5d238a4abe98068ULL,
+    0x9f4f2726179a2245ULL, 0xed63a231d4c4fb27ULL, 0xb0de65388cc8ada8ULL,
+    0x83c7088e1aab65dbULL, 0xc45d1df942711d9aULL, 0x924d692ca61be758ULL,
+    0xda01ee641a708deaULL, 0xa26da3999aef774aULL, 0xf209787bb47d6b85ULL,
+    0xb454e4a179dd1877ULL, 0x865b86925b9bc5c2ULL, 0xc83553c5c8965d3dULL,
+    0x952ab45cfa97a0b3ULL, 0xde469fbd99a05fe3ULL, 0xa59bc234db398c25ULL,
+    0xf6c69a72a3989f5cULL, 0xb7dcbf5354e9beceULL, 0x88fcf317f22241e2ULL,
+    0xcc20ce9bd35c78a5ULL, 0x98165af37b2153dfULL, 0xe2a0b5dc971f303aULL,
+    0xa8d9d1535ce3b396ULL, 0xfb9b7cd9a4a7443cULL, 0xbb764c4ca7a44410ULL,
+    0x8bab8eefb6409c1aULL, 0xd01fef10a657842cULL, 0x9b10a4e5e9913129ULL,
+    0xe7109bfba19c0c9dULL, 0xac2820d9623bf429ULL, 0x80444b5e7aa7cf85ULL,
+    0xbf21e44003acdd2dULL, 0x8e679c2f5e44ff8fULL, 0xd433179d9c8cb841ULL,
+    0x9e19db92b4e31ba9ULL, 0xeb96bf6ebadf77d9ULL, 0xaf87023b9bf0ee6bULL};
+static const int16_t CACHED_E[87] = {
+    -1220, -1193, -1166, -1140, -1113, -1087, -1060, -1034, -1007, -980, -954, -927,
+    -901, -874, -847, -821, -794, -768, -741, -715, -688, -661, -635, -608,
+    -582, -555, -529, -502, -475, -449, -422, -396, -369, -343, -316, -289,
+    -263, -236, -210, -183, -157, -130, -103, -77, -50, -24, 3, 30,
+    56, 83, 109, 136, 162, 189, 216, 242, 269, 295, 322, 348,
+    375, 402, 428, 455, 481, 508, 534, 561, 588, 614, 641, 667,
+    694, 720, 747, 774, 800, 827, 853, 880, 907, 933, 960, 986,
+    1013, 1039, 1066};
+static const uint64_t POW10_U64[20] = {1ULL, 10ULL, 100ULL, 1000ULL, 10000ULL, 100000ULL, 1000000ULL, 10000000ULL,
+                                       100000000ULL, 1000000000ULL, 10000000000ULL, 100000000000ULL,
+                                       1000000000000ULL, 10000000000000ULL, 100000000000000ULL,
+                                       1000000000000000ULL, 10000000000000000ULL, 100000000000000000ULL,
+                                       1000000000000000000ULL, 10000000000000000000ULL};
+
+static inline diy_fp diy_mul(diy_fp x, diy_fp y) {
+    __uint128_t p = (__uint128_t)x.f * y.f;
+    uint64_t h = (uint64_t)(p >> 64), l = (uint64_t)p;
+    if (l & (1ULL << 63)) h++; /* round */
+    return (diy_fp){h, x.e + y.e + 64};
+}
+
+static inline diy_fp diy_normalize(diy_fp x) {
+    int s = __builtin_clzll(x.f);
+    return (diy_fp){x.f << s, x.e - s};
+}
+
+static inline void grisu_round(char *buf, int len, uint64_t delta, uint64_t rest, uint64_t ten_kappa, uint64_t wp_w) {
+    while (rest < wp_w && delta - rest >= ten_kappa && (rest + ten_kappa < wp_w || wp_w - rest > rest + ten_kappa - wp_w)) {
+        buf[len - 1]--;
+        rest += ten_kappa;
+    }
+}
+
+/* Digits of a positive finite double into buf (no sign, no point); value = digits * 10**(*K). */
+static int grisu2(double value, char *buf, int *K) {
+    uint64_t bits;
+    memcpy(&bits, &value, 8);
+    int biased_e = (int)(bits >> 52 & 0x7FF);
+    uint64_t significand = bits & ((1ULL << 52) - 1);
+    diy_fp v = biased_e ? (diy_fp){significand + (1ULL << 52), biased_e - 1075} : (diy_fp){significand, -1074};
+    /* Boundaries m-, m+ of the rounding interval, on the same exponent. */
+    diy_fp pl = diy_normalize((diy_fp){(v.f << 1) + 1, v.e - 1});
+    diy_fp mi = (v.f == (1ULL << 52) && biased_e > 1) ? (diy_fp){(v.f << 2) - 1, v.e - 2} : (diy_fp){(v.f << 1) - 1, v.e - 1};
+    mi.f <<= mi.e - pl.e;
+    mi.e = pl.e;
+    /* A cached power bringing the exponent into [-60, -32]. */
+    double dk = (-61 - pl.e) * 0.30102999566398114 + 347;
+    int k = (int)dk;
+    if (dk - k > 0.0) k++;
+    unsigned index = (unsigned)((k >> 3) + 1);
+    *K = -(-348 + (int)(index << 3));
+    diy_fp c = {CACHED_F[index], CACHED_E[index]};
+    diy_fp W = diy_mul(diy_normalize(v), c), Wp = diy_mul(pl, c), Wm = diy_mul(mi, c);
+    Wm.f++;
+    Wp.f--;
+    uint64_t delta = Wp.f - Wm.f;
+    /* Digit generation. */
+    diy_fp one = {1ULL << -Wp.e, Wp.e};
+    uint64_t wp_w = Wp.f - W.f;
+    uint32_t p1 = (uint32_t)(Wp.f >> -one.e);
+    uint64_t p2 = Wp.f & (one.f - 1);
+    int kappa = 1, len = 0;
+    for (uint32_t t = p1; t >= 10; t /= 10) kappa++;
+    while (kappa > 0) {
+        uint32_t div = (uint32_t)POW10_U64[kappa - 1], d = p1 / div;
+        p1 %= div;
+        if (d || len) buf[len++] = (char)('0' + d);
+        kappa--;
+        uint64_t tmp = ((uint64_t)p1 << -one.e) + p2;
+        if (tmp <= delta) {
+            *K += kappa;
+            grisu_round(buf, len, delta, tmp, POW10_U64[kappa] << -one.e, wp_w);
+            return len;
+        }
+    }
+    for (;;) {
+        p2 *= 10;
+        delta *= 10;
+        char d = (char)(p2 >> -one.e);
+        if (d || len) buf[len++] = (char)('0' + d);
+        p2 &= one.f - 1;
+        kappa--;
+        if (p2 < delta) {
+            *K += kappa;
+            int i = -kappa;
+            grisu_round(buf, len, delta, p2, one.f, wp_w * (i < 20 ? POW10_U64[i] : 0));
+            return len;
+        }
+    }
+}
+
+/* JSON text for a finite double that reads back to the same bits; integral values keep a ".0". */
+static int format_double(double value, char *out) {
+    char *o = out, digits[32];
+    if (value == 0.0) {
+        if (signbit(value)) *o++ = '-';
+        memcpy(o, "0.0", 3);
+        return (int)(o - out) + 3;
+    }
+    if (value < 0) {
+        *o++ = '-';
+        value = -value;
+    }
+    int K, len = grisu2(value, digits, &K), kk = len + K; /* 10**(kk-1) <= value < 10**kk */
+    if (K >= 0 && kk <= 21) {                             /* 1234e7 -> 12340000000.0 */
+        memcpy(o, digits, len);
+        memset(o + len, '0', kk - len);
+        o += kk;
+        memcpy(o, ".0", 2);
+        o += 2;
+    } else if (kk > 0 && kk <= 21) { /* 1234e-2 -> 12.34 */
+        memcpy(o, digits, kk);
+        o[kk] = '.';
+        memcpy(o + kk + 1, digits + kk, len - kk);
+        o += len + 1;
+    } else if (kk > -6 && kk <= 0) { /* 1234e-6 -> 0.001234 */
+        memcpy(o, "0.", 2);
+        memset(o + 2, '0', -kk);
+        memcpy(o + 2 - kk, digits, len);
+        o += 2 - kk + len;
+    } else { /* 1234e30 -> 1.234e33 */
+        *o++ = digits[0];
+        if (len > 1) {
+            *o++ = '.';
+            memcpy(o, digits + 1, len - 1);
+            o += len - 1;
+        }
+        o += sprintf(o, "e%d", kk - 1);
+    }
+    return (int)(o - out);
+}
+
 /* ---- writer: values -> JSON bytes in one pass (typed or plain), no intermediate tree ------------ */
 /* Same output values as encode + orjson: the Python walker's tree is written for anything C leaves
  * to it. Compact separators; sort_keys sorts dict keys; indent and ensure_ascii take the tree path. */
@@ -391,11 +565,9 @@ static int write_int(Writer *o, PyObject *v) {
 }
 
 static int write_float(Writer *o, double v) {
-    char *text = PyOS_double_to_string(v, 'r', 0, Py_DTSF_ADD_DOT_0, NULL);
-    if (text == NULL) return -1;
-    int r = put(o, text, (Py_ssize_t)strlen(text));
-    PyMem_Free(text);
-    return r;
+    if (grow(o, 32) < 0) return -1;
+    o->len += format_double(v, o->buf + o->len);
+    return 0;
 }
 
 /* A JSON-safe tree (what the Python walker returns): written as it is. */
@@ -1331,7 +1503,16 @@ static PyObject *configure(PyObject *self, PyObject *args) {
     Py_RETURN_NONE;
 }
 
+static PyObject *format_float(PyObject *self, PyObject *arg) {
+    double v = PyFloat_AsDouble(arg);
+    char buf[32];
+    if (v == -1.0 && PyErr_Occurred()) return NULL;
+    if (!isfinite(v)) { PyErr_SetString(PyExc_ValueError, "not finite"); return NULL; }
+    return PyUnicode_FromStringAndSize(buf, format_double(v, buf));
+}
+
 static PyMethodDef module_methods[] = {
+    {"format_float", format_float, METH_O, "The JSON text dumps writes for a finite float (for tests)."},
     {"configure", configure, METH_VARARGS, "Hand the module datason's constants and classes."},
     {"plain_native", plain_native, METH_VARARGS, "plain_native(obj, max_depth, max_size, max_str) -> bool"},
     {NULL}};
