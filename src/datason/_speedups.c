@@ -82,6 +82,27 @@ static int int_in_range(PyObject *obj) {
     return PyObject_RichCompareBool(obj, INT_LIMIT, Py_LT);
 }
 
+/* Does a str hold a lone surrogate (which has no UTF-8 form)? Only 2- and 4-byte strings can. */
+static int has_surrogate(PyObject *s) {
+    int kind = PyUnicode_KIND(s);
+    Py_ssize_t n = PyUnicode_GET_LENGTH(s);
+    if (kind == PyUnicode_2BYTE_KIND) {
+        const Py_UCS2 *d = PyUnicode_2BYTE_DATA(s);
+        for (Py_ssize_t i = 0; i < n; i++)
+            if ((d[i] & 0xF800) == 0xD800) return 1;
+    } else if (kind == PyUnicode_4BYTE_KIND) {
+        const Py_UCS4 *d = PyUnicode_4BYTE_DATA(s);
+        for (Py_ssize_t i = 0; i < n; i++)
+            if (d[i] >= 0xD800 && d[i] <= 0xDFFF) return 1;
+    }
+    return 0;
+}
+
+/* Can this string go out as it is (length limit, valid Unicode)? */
+static inline int text_ok(PyObject *s, Py_ssize_t max_str) {
+    return PyUnicode_GET_LENGTH(s) <= max_str && !has_surrogate(s);
+}
+
 static PyObject *uuid_text(PyObject *u) {
     unsigned char b[16];
     char out[36];
@@ -192,6 +213,9 @@ typedef struct {
     int typed, tag_uuid, iso_dates;
 } Walker;
 
+/* A typed value's envelope is a 2-member object at depth: within max_depth and max_size? */
+static inline int envelope_fits(Walker *w, Py_ssize_t depth) { return depth <= w->max_depth && w->max_size >= 2; }
+
 static PyObject *call_slow(Walker *w, PyObject *obj, Py_ssize_t depth) {
     PyObject *d = PyLong_FromSsize_t(depth), *r;
     if (d == NULL) return NULL;
@@ -233,7 +257,7 @@ static PyObject *enc_dict(Walker *w, PyObject *obj, Py_ssize_t depth) {
     if (out == NULL) return NULL;
     while (PyDict_Next(obj, &pos, &key, &item)) {
         PyObject *enc;
-        if (!PyUnicode_CheckExact(key) || PyUnicode_GET_LENGTH(key) > w->max_str) {
+        if (!PyUnicode_CheckExact(key) || !text_ok(key, w->max_str)) {
             Py_DECREF(out);
             return call_slow(w, obj, depth);
         }
@@ -258,7 +282,7 @@ static PyObject *enc_value(Walker *w, PyObject *obj, Py_ssize_t depth) {
     PyTypeObject *t = Py_TYPE(obj);
     PyObject *r;
     if (t == &PyUnicode_Type) {
-        if (PyUnicode_GET_LENGTH(obj) > w->max_str) return call_slow(w, obj, depth);
+        if (!text_ok(obj, w->max_str)) return call_slow(w, obj, depth);
         return Py_NewRef(obj);
     }
     if (t == &PyFloat_Type) {
@@ -278,15 +302,14 @@ static PyObject *enc_value(Walker *w, PyObject *obj, Py_ssize_t depth) {
         Py_LeaveRecursiveCall();
         return r;
     }
-    if ((PyObject *)t == UUID_TYPE) {
+    if ((PyObject *)t == UUID_TYPE && w->max_str >= 36 && (!w->tag_uuid || envelope_fits(w, depth))) {
         if (!w->tag_uuid) return uuid_text(obj);
-        if (depth > w->max_depth) return call_slow(w, obj, depth);
         return envelope(TAG_UUID, uuid_text(obj));
     }
-    if (t == PyDateTimeAPI->DateTimeType && w->iso_dates && !PyDateTime_DATE_GET_FOLD(obj)) {
+    if (t == PyDateTimeAPI->DateTimeType && w->iso_dates && !PyDateTime_DATE_GET_FOLD(obj) && w->max_str >= 32 &&
+        (!w->typed || envelope_fits(w, depth))) {
         PyObject *tz = PyDateTime_DATE_GET_TZINFO(obj);
         if (tz == Py_None || tz == PyDateTime_TimeZone_UTC) {
-            if (w->typed && depth > w->max_depth) return call_slow(w, obj, depth);
             r = iso_datetime(obj, tz != Py_None);
             return w->typed ? envelope(TAG_DATETIME, r) : r;
         }
@@ -649,7 +672,7 @@ static int write_dict(Writer *o, PyObject *obj, Py_ssize_t depth) {
     PyObject *key, *item, *items = NULL;
     if (depth > w->max_depth || PyDict_GET_SIZE(obj) > w->max_size) return write_slow(o, obj, depth);
     while (PyDict_Next(obj, &pos, &key, &item)) { /* keys first: anything unusual goes to Python whole */
-        if (!PyUnicode_CheckExact(key) || PyUnicode_GET_LENGTH(key) > w->max_str) return write_slow(o, obj, depth);
+        if (!PyUnicode_CheckExact(key) || !text_ok(key, w->max_str)) return write_slow(o, obj, depth);
     }
     if (PyDict_Contains(obj, TYPE_KEY) || PyDict_Contains(obj, VALUE_KEY)) return write_slow(o, obj, depth);
     if (o->sort_keys && PyDict_GET_SIZE(obj) > 1) {
@@ -691,7 +714,7 @@ static int write_value(Writer *o, PyObject *obj, Py_ssize_t depth) {
     Walker *w = o->w;
     int r;
     if (t == &PyUnicode_Type) {
-        if (PyUnicode_GET_LENGTH(obj) > w->max_str) return write_slow(o, obj, depth);
+        if (!text_ok(obj, w->max_str)) return write_slow(o, obj, depth);
         return write_string(o, obj);
     }
     if (t == &PyFloat_Type) {
@@ -712,7 +735,7 @@ static int write_value(Writer *o, PyObject *obj, Py_ssize_t depth) {
         Py_LeaveRecursiveCall();
         return r;
     }
-    if ((PyObject *)t == UUID_TYPE && (!w->tag_uuid || depth <= w->max_depth)) {
+    if ((PyObject *)t == UUID_TYPE && w->max_str >= 36 && (!w->tag_uuid || envelope_fits(w, depth))) {
         PyObject *text = uuid_text(obj);
         if (text == NULL) return -1;
         const char *s = (const char *)PyUnicode_1BYTE_DATA(text);
@@ -721,8 +744,8 @@ static int write_value(Writer *o, PyObject *obj, Py_ssize_t depth) {
         Py_DECREF(text);
         return r;
     }
-    if (t == PyDateTimeAPI->DateTimeType && w->iso_dates && !PyDateTime_DATE_GET_FOLD(obj) &&
-        (!w->typed || depth <= w->max_depth)) {
+    if (t == PyDateTimeAPI->DateTimeType && w->iso_dates && !PyDateTime_DATE_GET_FOLD(obj) && w->max_str >= 32 &&
+        (!w->typed || envelope_fits(w, depth))) {
         PyObject *tz = PyDateTime_DATE_GET_TZINFO(obj);
         if (tz == Py_None || tz == PyDateTime_TimeZone_UTC) {
             PyObject *text = iso_datetime(obj, tz != Py_None);
@@ -1174,14 +1197,15 @@ static PyObject *parse_object(Parser *ps, Py_ssize_t depth, int raw) {
         ps->p++;
         key = parse_string(ps, 1);
         if (key == NULL) goto fail;
-        if (PyUnicode_GET_LENGTH(key) > ps->w->max_str) {
+        int kind = raw ? 0 : marker_kind(key); /* the marker keys are structure, not data: no length limit */
+        if (!kind && PyUnicode_GET_LENGTH(key) > ps->w->max_str) {
             limit_error("key longer than max_string_length", ps->w->max_str, "str");
+            add_key(key);
             goto fail;
         }
         skip_ws(ps);
         if (ps->p >= ps->end || *ps->p != ':') { parse_error(ps, "expected ':'"); goto fail; }
         ps->p++;
-        int kind = raw ? 0 : marker_kind(key);
         skip_ws(ps);
         if (kind == 1 && ps->p < ps->end && *ps->p == '"') { /* a tag: cached like a key */
             ps->p++;
@@ -1193,7 +1217,10 @@ static PyObject *parse_object(Parser *ps, Py_ssize_t depth, int raw) {
         } else {
             value = parse_value(ps, depth + 1, raw || kind);
         }
-        if (value == NULL) { add_key(key); goto fail; }
+        if (value == NULL) {
+            if (!kind) add_key(key); /* inside an envelope the path goes straight to the payload */
+            goto fail;
+        }
         kinds |= kind;
         size++;
         if (dict == NULL && count < 2) {
@@ -1350,7 +1377,7 @@ typedef struct { Py_ssize_t max_depth, max_size, max_str; } Limits;
 /* 1: orjson writes obj exactly as datason's plain mode would, within limits; 0: not; -1: error. */
 static int native(const Limits *lim, PyObject *obj, Py_ssize_t depth) {
     PyTypeObject *t = Py_TYPE(obj);
-    if (t == &PyUnicode_Type) return PyUnicode_GET_LENGTH(obj) <= lim->max_str;
+    if (t == &PyUnicode_Type) return text_ok(obj, lim->max_str);
     if (t == &PyFloat_Type || t == &PyBool_Type || obj == Py_None) return 1;
     if (t == &PyLong_Type) return int_in_range(obj);
     if (t == &PyList_Type || t == &PyTuple_Type) {
@@ -1370,16 +1397,18 @@ static int native(const Limits *lim, PyObject *obj, Py_ssize_t depth) {
         if (depth > lim->max_depth || PyDict_GET_SIZE(obj) > lim->max_size) return 0;
         if (Py_EnterRecursiveCall(" while checking")) return -1;
         while (r == 1 && PyDict_Next(obj, &pos, &key, &item)) {
-            if (!PyUnicode_CheckExact(key) || PyUnicode_GET_LENGTH(key) > lim->max_str) r = 0;
+            if (!PyUnicode_CheckExact(key) || !text_ok(key, lim->max_str)) r = 0;
             else r = native(lim, item, depth + 1);
         }
         Py_LeaveRecursiveCall();
         return r; /* plain mode writes the marker keys as they are, like any other key */
     }
-    if ((PyObject *)t == UUID_TYPE || t == PyDateTimeAPI->DateType) return 1;
+    /* orjson writes these as strings of at most 36, 10 and 32 characters. */
+    if ((PyObject *)t == UUID_TYPE) return lim->max_str >= 36;
+    if (t == PyDateTimeAPI->DateType) return lim->max_str >= 10;
     if (t == PyDateTimeAPI->DateTimeType) {
         PyObject *tz = PyDateTime_DATE_GET_TZINFO(obj);
-        return tz == Py_None || tz == PyDateTime_TimeZone_UTC;
+        return (tz == Py_None || tz == PyDateTime_TimeZone_UTC) && lim->max_str >= 32;
     }
     return 0;
 }

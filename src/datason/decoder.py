@@ -34,6 +34,7 @@ class Decoder:
     """One decoding pass under one config."""
 
     __slots__ = (
+        "_payloads",
         "_reviver",
         "auto",
         "ctx",
@@ -51,7 +52,6 @@ class Decoder:
         self, config: SerializationConfig, *, auto: bool = False, aggressive: bool = False, in_place: bool = False
     ) -> None:
         """``in_place``: the tree is ours (fresh from the parser) and may be revived in place."""
-        self.ctx = DecodeContext(config, self.decode)
         self.max_depth = config.max_depth
         self.max_size = config.max_size
         self.max_str = config.max_string_length
@@ -60,6 +60,9 @@ class Decoder:
         self.dates = auto and config.parse_dates
         self.uuids = auto and config.parse_uuids
         self.numbers = auto and aggressive
+        # Payloads of typed values are the handlers' business: auto mode never rewrites their strings.
+        self._payloads: Decoder = Decoder(config, in_place=in_place) if auto else self
+        self.ctx = DecodeContext(config, self._payloads.decode)
         # ``value`` decodes one node at a depth: the C reviver when built, else ``py_value``.
         self.value: Callable[[Any, int], Any] = self.py_value
         self._reviver: Any = None
@@ -137,18 +140,18 @@ class Decoder:
                 raise DeserializationError(f"decoding this tag needs {hint}", type_name=shown)
             if self.strict:
                 raise DeserializationError("unknown type tag (strict mode)", type_name=shown)
-            return {TYPE_KEY: tag, VALUE_KEY: self.value(node[VALUE_KEY], depth + 1)}
+            return {TYPE_KEY: tag, VALUE_KEY: self._payloads.value(node[VALUE_KEY], depth + 1)}
         payload = node[VALUE_KEY]
         try:
             if handler.revive_payload:
-                payload = self.value(payload, depth + 1)
+                payload = self._payloads.value(payload, depth + 1)
             return handler.decode(payload, self.ctx)
         except DatasonError as exc:
             if exc.type_name is None:
                 exc.type_name = tag
                 exc.args = (exc._render(),)
             raise
-        except (TypeError, ValueError, KeyError, IndexError, OverflowError, AttributeError) as exc:
+        except (TypeError, ValueError, KeyError, IndexError, ArithmeticError, AttributeError) as exc:
             # Foreign messages may quote the payload; name the exception kind only.
             raise DeserializationError(f"invalid payload ({type(exc).__name__})", type_name=tag) from None
 
@@ -163,7 +166,10 @@ class Decoder:
             except ValueError:
                 return text
         if self.numbers and n <= 64 and _NUMBER.fullmatch(text):
-            return float(text) if any(c in text for c in ".eE") else int(text)
+            if not any(c in text for c in ".eE"):
+                return int(text)
+            number = float(text)
+            return number if number - number == 0.0 else text  # "1e400" is not a number datason writes
         return text
 
     def check(self, node: Any, depth: int) -> None:

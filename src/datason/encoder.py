@@ -77,6 +77,8 @@ class Encoder:
             return self.value(obj, 1)
         except RecursionError:
             raise SecurityError("nesting too deep for the interpreter stack; lower max_depth") from None
+        except SecurityError as exc:
+            raise _circular(obj, exc) from None
 
     def dumpb(self, obj: Any, *, sort_keys: bool) -> bytes:
         """Compact JSON bytes: written in one C pass when built, else the tree through the JSON engine."""
@@ -85,6 +87,8 @@ class Encoder:
                 return bytes(self._walker.dumpb(obj, sort_keys))
             except RecursionError:
                 raise SecurityError("nesting too deep for the interpreter stack; lower max_depth") from None
+            except SecurityError as exc:
+                raise _circular(obj, exc) from None
         return write(self.encode(obj), sort_keys=sort_keys)
 
     # --- dispatch ------------------------------------------------------------------------------------
@@ -93,8 +97,7 @@ class Encoder:
         """Encode ``obj``, which sits at ``depth`` if it is a container (the reference implementation)."""
         t = type(obj)
         if t is str:
-            if len(obj) > self.max_str:
-                raise SecurityError(f"string longer than max_string_length={self.max_str}", type_name="str")
+            self.check_text(obj)
             return obj
         if t is float:
             return obj if obj - obj == 0.0 else self.non_finite(obj, depth)
@@ -131,8 +134,7 @@ class Encoder:
             for key, item in obj.items():
                 if type(key) is not str:
                     break
-                if len(key) > self.max_str:
-                    raise SecurityError(f"key longer than max_string_length={self.max_str}", type_name="str")
+                self.check_text(key)
                 out[key] = value(item, child)
             else:
                 return out
@@ -144,6 +146,7 @@ class Encoder:
         """A dict whose keys are not all plain strings (or that holds the marker keys)."""
         if not self.typed:
             return self.plain_keys(obj, depth)
+        self.check_envelope(obj, depth)
         self.check_depth(obj, depth + 2)
         value, child = self.value, depth + 3
         out = []
@@ -163,6 +166,7 @@ class Encoder:
         try:
             for key, item in obj.items():
                 text = self.key_text(key, depth)
+                self.check_text(text)
                 if text in out:
                     raise SerializationError("two keys write the same JSON key", type_name=type_name(type(key)))
                 out[text] = value(item, child)
@@ -195,12 +199,11 @@ class Encoder:
             raise SerializationError("strict mode: subclass of a registered type", type_name=type_name(t))
         try:
             if self.typed and handler.tag not in self.untagged:
-                self.check_depth(obj, depth)
+                self.check_envelope(obj, depth)
                 payload = handler.encode(obj, self.ctx)
-                if handler.payload_is_json:
-                    if type(payload) is str and len(payload) > self.max_str:
-                        raise SecurityError(f"encoded string longer than max_string_length={self.max_str}")
-                else:
+                if type(payload) is str:
+                    self.check_text(payload)
+                elif not handler.payload_is_json:
                     payload = self.value(payload, depth + 1)
                 return {TYPE_KEY: handler.tag, VALUE_KEY: payload}
             plain = handler.plain or handler.encode
@@ -213,7 +216,7 @@ class Encoder:
                 exc.type_name = type_name(t)
                 exc.args = (exc._render(),)
             raise
-        except (TypeError, ValueError, OverflowError, AttributeError) as exc:
+        except (TypeError, ValueError, ArithmeticError, AttributeError) as exc:
             raise SerializationError(f"cannot encode ({type(exc).__name__})", type_name=type_name(t)) from exc
 
     def unregistered(self, obj: Any, t: type, depth: int) -> Any:
@@ -245,53 +248,85 @@ class Encoder:
             raise SerializationError("non-finite float with nan_handling='error'", type_name="float")
         text = "nan" if obj != obj else ("inf" if obj > 0 else "-inf")
         if self.typed:
-            self.check_depth(obj, depth)
+            self.check_envelope(obj, depth)
             return {TYPE_KEY: "float", VALUE_KEY: text}
         if self.nan == "null":
             return None
         return {"nan": "NaN", "inf": "Infinity", "-inf": "-Infinity"}[text]
 
     def big_int(self, obj: int, depth: int) -> Any:
-        if abs(obj).bit_length() > _MAX_INT_DIGITS * 3.3:
-            raise SerializationError(f"int with more than {_MAX_INT_DIGITS} digits", type_name="int")
+        try:
+            digits = str(obj)
+        except ValueError:  # beyond CPython's int/str digit limit: no reader could take it back
+            raise SerializationError(f"int with more than {_MAX_INT_DIGITS} digits", type_name="int") from None
         if self.typed:
-            self.check_depth(obj, depth)
-            return {TYPE_KEY: "int", VALUE_KEY: str(obj)}
+            self.check_envelope(obj, depth)
+            self.check_text(digits)
+            return {TYPE_KEY: "int", VALUE_KEY: digits}
         return obj
 
     # --- limits --------------------------------------------------------------------------------------
+
+    def check_text(self, text: str) -> None:
+        """A string the output will hold: within max_string_length, and valid Unicode (no lone surrogate)."""
+        if len(text) > self.max_str:
+            raise SecurityError(f"string longer than max_string_length={self.max_str}", type_name="str")
+        if not text.isascii():
+            try:
+                text.encode("utf-8")
+            except UnicodeEncodeError:
+                raise SerializationError("string is not valid Unicode (lone surrogate)", type_name="str") from None
 
     def check_container(self, obj: Any, depth: int) -> None:
         self.check_depth(obj, depth)
         if len(obj) > self.max_size:
             raise SecurityError(f"container larger than max_size={self.max_size}", type_name=type(obj).__name__)
 
+    def check_envelope(self, obj: Any, depth: int) -> None:
+        """A typed value becomes a 2-member object at ``depth``: both limits apply to it."""
+        self.check_depth(obj, depth)
+        if self.max_size < 2:
+            raise SecurityError(f"typed value needs max_size >= 2, got {self.max_size}", type_name=type(obj).__name__)
+
     def check_depth(self, obj: Any, depth: int) -> None:
         if depth > self.max_depth:
-            if _in_cycle(obj):
-                raise SerializationError("circular reference", type_name=type(obj).__name__)
             raise SecurityError(f"nesting deeper than max_depth={self.max_depth}", type_name=type(obj).__name__)
 
 
-def _in_cycle(obj: Any) -> bool:
-    """Whether ``obj`` reaches itself through lists, tuples, dicts and sets (only run on the error path)."""
-    target = id(obj)
-    seen: set[int] = set()
-    stack = [obj]
+def _circular(root: Any, exc: SecurityError) -> DatasonError:
+    """A depth error is reworded as a circular reference when the value reaches itself (error path only)."""
+    if exc.reason.startswith("nesting deeper") and _has_cycle(root):
+        return SerializationError("circular reference", path=exc.path, type_name=exc.type_name)
+    return exc
+
+
+def _children(node: Any) -> Any:
+    if isinstance(node, dict):
+        return [*node.keys(), *node.values()]
+    if isinstance(node, list | tuple | set | frozenset):
+        return node
+    if dataclasses.is_dataclass(node) and not isinstance(node, type):
+        return [getattr(node, f.name) for f in dataclasses.fields(node)]
+    return ()
+
+
+def _has_cycle(root: Any) -> bool:
+    """Whether a container reaches itself through containers and dataclass fields (iterative DFS)."""
+    on_path, done = {id(root)}, set()
+    stack = [(root, iter(_children(root)))]
     while stack:
-        node = stack.pop()
-        if isinstance(node, dict):
-            children: Any = list(node.values()) + list(node.keys())
-        elif isinstance(node, list | tuple | set | frozenset):
-            children = node
-        elif dataclasses.is_dataclass(node) and not isinstance(node, type):
-            children = [getattr(node, f.name) for f in dataclasses.fields(node)]
-        else:
-            continue
-        for child in children:
-            if id(child) == target:
+        node, items = stack[-1]
+        for child in items:
+            cid = id(child)
+            if cid in on_path:
                 return True
-            if id(child) not in seen:
-                seen.add(id(child))
-                stack.append(child)
+            if cid in done or not _children(child):
+                continue
+            on_path.add(cid)
+            stack.append((child, iter(_children(child))))
+            break
+        else:
+            stack.pop()
+            on_path.discard(id(node))
+            done.add(id(node))
     return False

@@ -13,11 +13,12 @@ from typing import Any
 
 from ._native import speedups as _speedups
 from .config import SerializationConfig
-from .wire import TYPE_KEY, VALUE_KEY
 
 __all__ = ["plain_native"]
 
-_LEAVES = frozenset({int, float, bool, type(None), uuid.UUID, dt.date})
+_LEAVES = frozenset({float, bool, type(None)})
+# orjson writes these as strings of at most this many characters
+_TEXT_LEAVES = {uuid.UUID: 36, dt.date: 10, dt.datetime: 32}
 _INT_MIN, _INT_MAX = -(2**63), 2**64
 
 
@@ -45,22 +46,33 @@ def plain_native(obj: Any, config: SerializationConfig) -> bool:
 def _walk(obj: Any, depth: int, max_depth: int, max_size: int, max_str: int) -> bool:
     t = type(obj)
     if t is str:
-        return len(obj) <= max_str
+        return len(obj) <= max_str and (obj.isascii() or _valid_unicode(obj))
     if t is int:
         return _INT_MIN <= obj < _INT_MAX
-    if t is dt.datetime:
-        return obj.tzinfo is None or obj.tzinfo is dt.UTC
     if t in _LEAVES:
         return True
+    if t in _TEXT_LEAVES:
+        utc = t is not dt.datetime or obj.tzinfo is None or obj.tzinfo is dt.UTC
+        return utc and _TEXT_LEAVES[t] <= max_str
     if t is list or t is tuple:
         if depth > max_depth or len(obj) > max_size:
             return False
         return all(_walk(item, depth + 1, max_depth, max_size, max_str) for item in obj)
     if t is dict:
-        if depth > max_depth or len(obj) > max_size or TYPE_KEY in obj or VALUE_KEY in obj:
+        if depth > max_depth or len(obj) > max_size:
             return False
         for key, item in obj.items():
-            if type(key) is not str or len(key) > max_str or not _walk(item, depth + 1, max_depth, max_size, max_str):
+            if type(key) is not str or not _walk(key, depth, max_depth, max_size, max_str):
+                return False
+            if not _walk(item, depth + 1, max_depth, max_size, max_str):
                 return False
         return True
     return False
+
+
+def _valid_unicode(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True

@@ -81,8 +81,8 @@ def b64decode(text: Any) -> bytes:
         raise DeserializationError("malformed base64") from None
 
 
-_add(bytes, "bytes", lambda o, c: b64encode(o), lambda p, c: b64decode(p), payload_is_json=True)
-_add(bytearray, "bytearray", lambda o, c: b64encode(o), lambda p, c: bytearray(b64decode(p)), payload_is_json=True)
+_add(bytes, "bytes", lambda o, c: b64encode(o), lambda p, c: b64decode(p))
+_add(bytearray, "bytearray", lambda o, c: b64encode(o), lambda p, c: bytearray(b64decode(p)))
 
 # --- numbers ---------------------------------------------------------------------------------------
 
@@ -107,7 +107,7 @@ def _dec_decimal(payload: Any, ctx: DecodeContext) -> decimal.Decimal:
         raise DeserializationError("not a decimal number") from None
 
 
-_add(decimal.Decimal, "decimal.Decimal", lambda o, c: str(o), _dec_decimal, payload_is_json=True)
+_add(decimal.Decimal, "decimal.Decimal", lambda o, c: str(o), _dec_decimal)
 
 
 def _dec_fraction(payload: Any, ctx: DecodeContext) -> fractions.Fraction:
@@ -123,7 +123,6 @@ _add(
     "fractions.Fraction",
     lambda o, c: f"{o.numerator}/{o.denominator}",
     _dec_fraction,
-    payload_is_json=True,
 )
 
 
@@ -191,7 +190,7 @@ def _dec_range(payload: Any, ctx: DecodeContext) -> range:
     return range(*parts)
 
 
-_add(range, "range", lambda o, c: {"start": o.start, "stop": o.stop, "step": o.step}, _dec_range, payload_is_json=True)
+_add(range, "range", lambda o, c: {"start": o.start, "stop": o.stop, "step": o.step}, _dec_range)
 
 # --- time zones ------------------------------------------------------------------------------------
 
@@ -214,6 +213,8 @@ def _tz_fields(tz: dt.tzinfo | None, fold: int) -> dict[str, Any]:
     elif tz is not None:
         name = tz.tzname(None)
         offset = tz.utcoffset(None)
+        if offset is not None and offset.microseconds:  # fromisoformat (3.11) drops sub-second offsets
+            extra["utcoffset"] = {"seconds": offset.days * 86400 + offset.seconds, "microseconds": offset.microseconds}
         if offset is not None and name != dt.timezone(offset).tzname(None):
             extra["tzname"] = name
     if fold:
@@ -229,12 +230,20 @@ def _enc_datetime(value: dt.datetime, ctx: EncodeContext) -> Any:
     if tz is not None and "tz" not in extra and type(tz) is not dt.timezone:
         # A fixed-offset tzinfo of another library: keep the instant as a datetime.timezone.
         value = value.replace(tzinfo=dt.timezone(tz.utcoffset(value)))  # type: ignore[arg-type]
+        extra = _tz_fields(value.tzinfo, value.fold)
+    if "utcoffset" in extra:
+        value = value.replace(tzinfo=None)  # the wall time; the offset travels beside it
     return {"iso": value.isoformat(), **extra} if extra else value.isoformat()
 
 
 def _apply_tz_fields(value: Any, payload: dict[str, Any]) -> Any:
     if "tz" in payload:
         value = value.replace(tzinfo=_zone(payload["tz"]))
+    elif "utcoffset" in payload:
+        offset = _dec_offset(payload["utcoffset"])
+        name = payload.get("tzname")
+        tz = dt.timezone(offset) if name is None else dt.timezone(offset, _expect(name, str, "tzname"))
+        value = value.replace(tzinfo=tz)
     elif "tzname" in payload:
         offset = value.utcoffset()
         if offset is None:
@@ -264,14 +273,14 @@ def _plain_datetime(value: dt.datetime, ctx: EncodeContext) -> Any:
     return delta // dt.timedelta(microseconds=1) / 1000  # unix_ms, microseconds kept as the fraction
 
 
-_add(dt.datetime, "datetime", _enc_datetime, _dec_datetime, _plain_datetime, payload_is_json=True)
+_add(dt.datetime, "datetime", _enc_datetime, _dec_datetime, _plain_datetime)
 
 
 def _dec_date(payload: Any, ctx: DecodeContext) -> dt.date:
     return dt.date.fromisoformat(_expect(payload, str, "date"))
 
 
-_add(dt.date, "date", lambda o, c: o.isoformat(), _dec_date, payload_is_json=True)
+_add(dt.date, "date", lambda o, c: o.isoformat(), _dec_date)
 
 
 def _enc_time(value: dt.time, ctx: EncodeContext) -> Any:
@@ -279,8 +288,9 @@ def _enc_time(value: dt.time, ctx: EncodeContext) -> Any:
     extra = _tz_fields(tz, value.fold)
     if tz is not None and not extra.get("tz") and type(tz) is not dt.timezone:
         value = value.replace(tzinfo=dt.timezone(tz.utcoffset(None)))  # type: ignore[arg-type]
-    if "tz" in extra:
-        value = value.replace(tzinfo=None)  # the zone's offset depends on a date; keep the wall time
+        extra = _tz_fields(value.tzinfo, value.fold)
+    if "tz" in extra or "utcoffset" in extra:
+        value = value.replace(tzinfo=None)  # the wall time; the zone or offset travels beside it
     return {"iso": value.isoformat(), **extra} if extra else value.isoformat()
 
 
@@ -295,7 +305,7 @@ def _plain_time(value: dt.time, ctx: EncodeContext) -> str:
     return value.isoformat()
 
 
-_add(dt.time, "time", _enc_time, _dec_time, _plain_time, payload_is_json=True)
+_add(dt.time, "time", _enc_time, _dec_time, _plain_time)
 
 
 def _dec_timedelta(payload: Any, ctx: DecodeContext) -> dt.timedelta:
@@ -330,7 +340,6 @@ _add(
     lambda o, c: {"days": o.days, "seconds": o.seconds, "microseconds": o.microseconds},
     _dec_timedelta,
     lambda o, c: iso_duration(o),
-    payload_is_json=True,
 )
 
 
@@ -343,12 +352,17 @@ def _enc_timezone(tz: dt.timezone, ctx: EncodeContext) -> dict[str, Any]:
     return out
 
 
-def _dec_timezone(payload: Any, ctx: DecodeContext) -> dt.timezone:
-    _expect(payload, dict, "datetime.timezone")
-    seconds, micros, name = payload.get("seconds"), payload.get("microseconds", 0), payload.get("name")
+def _dec_offset(payload: Any) -> dt.timedelta:
+    _expect(payload, dict, "utc offset")
+    seconds, micros = payload.get("seconds"), payload.get("microseconds", 0)
     if type(seconds) is not int or type(micros) is not int:
         raise DeserializationError("timezone offset must be ints")
-    offset = dt.timedelta(seconds=seconds, microseconds=micros)
+    return dt.timedelta(seconds=seconds, microseconds=micros)
+
+
+def _dec_timezone(payload: Any, ctx: DecodeContext) -> dt.timezone:
+    offset = _dec_offset(payload)
+    name = payload.get("name")
     return dt.timezone(offset) if name is None else dt.timezone(offset, _expect(name, str, "timezone name"))
 
 
@@ -357,7 +371,7 @@ def _plain_timezone(tz: dt.timezone, ctx: EncodeContext) -> str:
     return text[19:] or "+00:00"
 
 
-_add(dt.timezone, "datetime.timezone", _enc_timezone, _dec_timezone, _plain_timezone, payload_is_json=True)
+_add(dt.timezone, "datetime.timezone", _enc_timezone, _dec_timezone, _plain_timezone)
 
 
 def _zone(key: Any) -> zoneinfo.ZoneInfo:
@@ -374,7 +388,7 @@ def _enc_zone(tz: zoneinfo.ZoneInfo, ctx: EncodeContext) -> str:
     return tz.key
 
 
-_add(zoneinfo.ZoneInfo, "zoneinfo.ZoneInfo", _enc_zone, lambda p, c: _zone(p), payload_is_json=True)
+_add(zoneinfo.ZoneInfo, "zoneinfo.ZoneInfo", _enc_zone, lambda p, c: _zone(p))
 
 # --- identifiers and paths -------------------------------------------------------------------------
 
@@ -383,26 +397,23 @@ def _dec_uuid(payload: Any, ctx: DecodeContext) -> uuid.UUID:
     return uuid.UUID(_expect(payload, str, "uuid.UUID"))
 
 
-_add(uuid.UUID, "uuid.UUID", lambda o, c: str(o), _dec_uuid, payload_is_json=True)
+_add(uuid.UUID, "uuid.UUID", lambda o, c: str(o), _dec_uuid)
 
 _add(
     (pathlib.PosixPath, pathlib.WindowsPath, pathlib.Path),
     "pathlib.Path",
     lambda o, c: str(o),
     lambda p, c: pathlib.Path(_expect(p, str, "pathlib.Path")),
-    payload_is_json=True,
 )
 _add(
     pathlib.PurePosixPath,
     "pathlib.PurePosixPath",
     lambda o, c: str(o),
     lambda p, c: pathlib.PurePosixPath(_expect(p, str, "path")),
-    payload_is_json=True,
 )
 _add(
     pathlib.PureWindowsPath,
     "pathlib.PureWindowsPath",
     lambda o, c: str(o),
     lambda p, c: pathlib.PureWindowsPath(_expect(p, str, "path")),
-    payload_is_json=True,
 )
