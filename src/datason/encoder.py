@@ -71,6 +71,7 @@ class Encoder:
                 config.date_format == "iso",
             )
             self.value = walker.value
+        self.ctx._value = self.value
 
     def encode(self, obj: Any) -> Any:
         try:
@@ -197,17 +198,19 @@ class Encoder:
             return self.unregistered(obj, t, depth)
         if self.strict and t not in handler.types:
             raise SerializationError("strict mode: subclass of a registered type", type_name=type_name(t))
+        ctx, outer = self.ctx, self.ctx.depth
         try:
             if self.typed and handler.tag not in self.untagged:
                 self.check_envelope(obj, depth)
-                payload = handler.encode(obj, self.ctx)
+                ctx.depth = depth + 1
+                payload = handler.encode(obj, ctx)
                 if type(payload) is str:
                     self.check_text(payload)
                 elif not handler.payload_is_json:
                     payload = self.value(payload, depth + 1)
                 return {TYPE_KEY: handler.tag, VALUE_KEY: payload}
-            plain = handler.plain or handler.encode
-            result = plain(obj, self.ctx)
+            ctx.depth = depth
+            result = (handler.plain or handler.encode)(obj, ctx)
             if handler.payload_is_json and type(result) is not str:
                 return result
             return self.value(result, depth)
@@ -218,6 +221,8 @@ class Encoder:
             raise
         except (TypeError, ValueError, ArithmeticError, AttributeError) as exc:
             raise SerializationError(f"cannot encode ({type(exc).__name__})", type_name=type_name(t)) from exc
+        finally:
+            ctx.depth = outer
 
     def unregistered(self, obj: Any, t: type, depth: int) -> Any:
         """Natural JSON for unregistered Enums, dataclasses and builtin subclasses (refused in strict mode)."""

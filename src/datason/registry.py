@@ -24,16 +24,23 @@ __all__ = ["DecodeContext", "EncodeContext", "TypeHandler", "register_type", "un
 
 
 class EncodeContext:
-    """What an encode hook may consult: the config, and whether the output is typed."""
+    """What an encode hook may consult: the config, whether the output is typed, and ``encode``."""
 
-    __slots__ = ("config", "native_ok", "typed")
+    __slots__ = ("_value", "config", "depth", "native_ok", "typed")
 
     def __init__(self, config: Any, *, native_ok: bool = False) -> None:
         self.config = config
         self.typed: bool = config.include_type_hints
-        # True when the JSON engine (orjson) will write the tree itself, so a
-        # handler may leave engine-native objects (C-contiguous ndarrays) in it.
+        # True when dumps writes the tree itself, so a handler may put RawJSON (pre-encoded JSON) in it.
         self.native_ok = native_ok
+        self.depth = 1  # where the hook's payload sits; the encoder sets it around each hook call
+        self._value: Callable[[Any, int], Any] | None = None
+
+    def encode(self, value: Any) -> Any:
+        """Encode a part of a payload (a label, an object item) now, one level inside the payload."""
+        if self._value is None:
+            raise RuntimeError("EncodeContext.encode is only available inside an encoder's hook call")
+        return self._value(value, self.depth + 1)
 
 
 class DecodeContext:

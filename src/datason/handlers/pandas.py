@@ -1,9 +1,9 @@
 """Handlers for pandas: scalars, Index, Categorical, Series and DataFrame (loaded lazily, on first use).
 
-What each type becomes (typed payload | plain form); the layouts are specified in docs/wire-format.md:
+What each type becomes (typed payload | plain form); docs/wire-format.md specifies the layouts:
 
-- ``Timestamp``: tag ``pandas.Timestamp``, ``{"value": int, "unit": "ns", "tz"?: "Europe/Paris"}`` (``value``
-  counts ``unit`` since the epoch, UTC) | ISO string (or epoch seconds/ms per ``date_format``)
+- ``Timestamp``: tag ``pandas.Timestamp``, ``{"value": int, "unit": "ns", "tz"?: "Europe/Paris", "tzlib"?}``
+  (``value`` counts ``unit`` since the epoch, UTC) | ISO string (or epoch seconds/ms per ``date_format``)
 - ``Timedelta``: tag ``pandas.Timedelta``, ``{"value": int, "unit": "ns"}`` | ISO 8601 duration (``P1DT2H``)
 - ``Period``: tag ``pandas.Period``, ``{"ordinal": int, "freq": "M"}`` | ``str(period)`` (``"2024-01"``)
 - ``Interval``: tag ``pandas.Interval``, ``{"left", "right", "closed"}`` | the same object, endpoints plain
@@ -11,25 +11,26 @@ What each type becomes (typed payload | plain form); the layouts are specified i
   ``"NA"``, or an error
 - ``Categorical``: tag ``pandas.Categorical``, a *column* with dtype ``category`` | list of values
 - every ``Index`` class (``RangeIndex``, ``MultiIndex``, ``DatetimeIndex``, ...): tag ``pandas.Index``, an
-  *index* object | list of labels (tuples as lists)
-- ``Series``: tag ``pandas.Series``, ``{"name", "index", "data": column}`` | per ``dataframe_orient``: a list
-  (``records``, ``values``), ``{"name", "index", "data"}`` (``split``), ``{label: value}`` (``index``,
+  *index* (``{"kind": "range" | "index" | "multi", ...}``) | list of labels (tuples as lists)
+- ``Series``: tag ``pandas.Series``, ``{"name", "index": index, "data": column}`` | per ``dataframe_orient``:
+  a list (``records``, ``values``), ``{"name", "index", "data"}`` (``split``), ``{label: value}`` (``index``,
   ``columns``), ``{"schema", "data"}`` (``table``)
 - ``DataFrame``: tag ``pandas.DataFrame``, ``{"index": index, "columns": index, "data": [column, ...]}``
-  (one column object per column, in order) | per ``dataframe_orient``, as pandas names them: ``records``,
-  ``split``, ``columns``, ``index``, ``values``, ``table``
+  (one column per column, in order) | per ``dataframe_orient`` as pandas' ``to_json`` lays it out:
+  ``records`` (default), ``split``, ``columns``, ``index``, ``values``, ``table``
 - other pandas extension arrays (``IntegerArray``, ``DatetimeArray``, ...): tag ``pandas.array``, a column
   | list of values
 
-A *column* is ``{"dtype": NAME, ...}``: numeric NumPy dtypes carry one array payload (the NumPy handler's
-layout: readable list or compact base64), nullable dtypes add a ``mask``, ``str``/``string`` and ``object``
-carry a JSON list, ``category`` carries ``categories`` and ``codes``, ``datetime64``/``timedelta64``/``period``
-carry int64 counts (``NaT`` is the int64 minimum), ``interval`` carries ``left`` and ``right`` columns.
+A *column* is ``{"dtype": NAME, ...}``: NumPy numeric dtypes hold one array payload (the NumPy handler's
+layout, readable or compact), nullable ones (``Int64``, ``boolean``, ...) add a ``mask``, ``str``/``string``
+and ``object`` hold a JSON list, ``category`` holds ``categories`` (an index) and ``codes``,
+``datetime64``/``timedelta64``/``period`` hold int64 counts (``NaT`` is the int64 minimum), ``interval``
+holds ``left`` and ``right`` columns. Each column is one array payload, so big numeric columns go compact.
 
-Labels, names and ``object`` values may be any value datason encodes (nested tags). dtype names, units,
-frequencies and zone keys read from a payload go through whitelists or pandas' parsers; nothing is
-imported, evaluated or unpickled. Datason 0.x documents (a Series as ``{"_series_name", "0": ...}``, a
-DataFrame as a list of records) still load.
+Labels, names and ``object`` items may be any value datason encodes (nested tags). dtype names, units,
+frequencies and zone keys read from a payload go through whitelists or pandas' own parsers; nothing is
+imported, evaluated or unpickled because a payload names it. datason 0.x documents (a Series as
+``{"_series_name", "0": ...}``, a DataFrame as a list of records) still load.
 """
 
 from __future__ import annotations
@@ -43,8 +44,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..encoder import Encoder
-from ..errors import DeserializationError, SecurityError, SerializationError
+from ..errors import DatasonError, DeserializationError, SecurityError, SerializationError
 from ..registry import REGISTRY, DecodeContext, EncodeContext, TypeHandler
 from .builtins import zone_key
 from .numpy import array_from_payload, array_payload, plain_array
@@ -60,34 +60,20 @@ _OFFSET = re.compile(r"([+-])(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{6}))?)?")
 _NUMPY_DTYPES = {
     name: np.dtype(name)
     for name in (
-        "bool",
-        "int8",
-        "int16",
-        "int32",
-        "int64",
-        "uint8",
-        "uint16",
-        "uint32",
-        "uint64",
-        "float16",
-        "float32",
-        "float64",
-        "complex64",
-        "complex128",
-    )
+        "bool int8 int16 int32 int64 uint8 uint16 uint32 uint64 float16 float32 float64 complex64 complex128"
+    ).split()
 }
-# Nullable (masked) dtypes: wire name -> (pandas dtype, NumPy dtype of the data, array class).
-_MASKED: dict[str, tuple[Any, np.dtype[Any], Any]] = {
-    **{
-        name: (pd.api.types.pandas_dtype(name), np.dtype(name.lower()), pd.arrays.IntegerArray)
-        for name in ("Int8", "Int16", "Int32", "Int64", "UInt8", "UInt16", "UInt32", "UInt64")
-    },
-    "Float32": (pd.Float32Dtype(), np.dtype("float32"), pd.arrays.FloatingArray),
-    "Float64": (pd.Float64Dtype(), np.dtype("float64"), pd.arrays.FloatingArray),
-    "boolean": (pd.BooleanDtype(), np.dtype("bool"), pd.arrays.BooleanArray),
+# Nullable (masked) dtypes: wire name -> (NumPy dtype of the data, array class); the mask is bool.
+_MASKED: dict[str, tuple[np.dtype[Any], Any]] = {
+    **{name: (np.dtype(name.lower()), pd.arrays.IntegerArray) for name in "Int8 Int16 Int32 Int64".split()},
+    **{name: (np.dtype(name.lower()), pd.arrays.IntegerArray) for name in "UInt8 UInt16 UInt32 UInt64".split()},
+    "Float32": (np.dtype("float32"), pd.arrays.FloatingArray),
+    "Float64": (np.dtype("float64"), pd.arrays.FloatingArray),
+    "boolean": (np.dtype("bool"), pd.arrays.BooleanArray),
 }
 _STRING_STORAGES = ("python", "pyarrow", "pyarrow_numpy")
 _LEGACY_SERIES_KEYS = ("_series_name", "_dtype", "_categories", "_ordered")
+_DECIMAL_KEY = re.compile(r"-?[0-9]{1,18}")
 
 
 # --- shared helpers ----------------------------------------------------------------------------------
@@ -129,48 +115,90 @@ def _unit_of(dtype: Any) -> str:
     return unit
 
 
-def _tz_text(tz: dt.tzinfo) -> str:
-    """A zone as text: ``UTC``, an IANA key, or a fixed offset ``+05:30`` (a custom offset name is dropped)."""
-    if tz is dt.UTC:
-        return "UTC"
-    key = zone_key(tz)
-    if key is None:
-        path = getattr(tz, "_filename", None)  # dateutil zones read from the tz database
-        key = path if isinstance(path, str) and not path.startswith("/") else None
-    if key is not None:
-        return key
+def _tz_fields(tz: dt.tzinfo) -> dict[str, str]:
+    """``{"tz": text, "tzlib"?: library}``: ``UTC``, an IANA key, or a fixed offset ``+05:30`` (a custom offset
+    name is dropped); ``tzlib`` names the zone library when it is not zoneinfo (``pytz``, ``dateutil``)."""
     offset = tz.utcoffset(None)
+    if tz is dt.UTC or (offset is not None and not offset and "utc" in type(tz).__name__.lower()):
+        return {"tz": "UTC"}
+    library = type(tz).__module__.partition(".")[0]
+    key = zone_key(tz)
+    if key is None and library == "dateutil":
+        path = getattr(tz, "_filename", None)  # dateutil zones read from the tz database
+        key = path.rpartition("zoneinfo/")[2] if isinstance(path, str) and "zoneinfo/" in path else None
+    if key is not None:
+        if key == "UTC":
+            return {"tz": "UTC"}
+        return {"tz": key, "tzlib": library} if library in _TZ_LIBRARIES else {"tz": key}
     if offset is None:
         raise SerializationError(f"time zone {type(tz).__name__} has neither a key nor a fixed offset")
-    text = dt.datetime(2000, 1, 1, tzinfo=dt.timezone(offset)).isoformat()[19:]
-    return text or "+00:00"
+    text = dt.datetime(2000, 1, 1, tzinfo=dt.timezone(offset)).isoformat()[19:] or "+00:00"
+    return {"tz": text, "tzlib": "pytz"} if library == "pytz" else {"tz": text}
 
 
-def _tz_from_text(text: Any) -> dt.tzinfo:
-    _expect(text, str, "time zone")
-    if text == "UTC":
-        return dt.UTC
+def _tz_from_fields(payload: dict[str, Any]) -> dt.tzinfo:
+    """The zone ``_tz_fields`` described; an IANA key is checked against the tz database before any library
+    sees it (no path, no file name), and falls back to zoneinfo when the named library is not installed."""
+    text, library = _expect(payload.get("tz"), str, "time zone"), payload.get("tzlib")
     match = _OFFSET.fullmatch(text)
     if match is not None:
         sign, hours, minutes, seconds, micros = match.groups()
         offset = dt.timedelta(
             hours=int(hours), minutes=int(minutes), seconds=int(seconds or 0), microseconds=int(micros or 0)
         )
-        return dt.timezone(-offset if sign == "-" else offset)
+        fixed = dt.timezone(-offset if sign == "-" else offset)
+        return (_pytz_offset(fixed) or fixed) if library == "pytz" else fixed
+    if text == "UTC":
+        return dt.UTC
     try:
-        return zoneinfo.ZoneInfo(text)
+        zone = zoneinfo.ZoneInfo(text)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
         raise DeserializationError("unknown time zone key") from None
+    if library is None:
+        return zone
+    return _TZ_LIBRARIES[_choice(library, tuple(_TZ_LIBRARIES), "time zone library")](text) or zone
+
+
+def _pytz_zone(key: str) -> dt.tzinfo | None:
+    try:
+        import pytz
+    except ImportError:
+        return None
+    zone: dt.tzinfo = pytz.timezone(key)
+    return zone
+
+
+def _pytz_offset(fixed: dt.timezone) -> dt.tzinfo | None:
+    offset = fixed.utcoffset(None)
+    try:
+        import pytz
+    except ImportError:
+        return None
+    if offset % dt.timedelta(minutes=1):
+        return None
+    zone: dt.tzinfo = pytz.FixedOffset(offset // dt.timedelta(minutes=1))
+    return zone
+
+
+def _dateutil_zone(key: str) -> dt.tzinfo | None:
+    try:
+        import dateutil.tz
+    except ImportError:
+        return None
+    zone = dateutil.tz.gettz(key)
+    return zone if "zoneinfo/" in str(getattr(zone, "_filename", "")) else None  # not dateutil's bundled copy
+
+
+_TZ_LIBRARIES: dict[str, Callable[[str], dt.tzinfo | None]] = {"pytz": _pytz_zone, "dateutil": _dateutil_zone}
 
 
 class _Writer:
     """Encoding state for one pandas value: the context and, made on first need, a datason encoder."""
 
-    __slots__ = ("_encoder", "ctx")
+    __slots__ = ("ctx",)
 
     def __init__(self, ctx: EncodeContext) -> None:
         self.ctx = ctx
-        self._encoder: Encoder | None = None
 
     def value(self, obj: Any) -> Any:
         """Any datason value (a label, a name, object-column items) as JSON, in the context's mode."""
@@ -179,9 +207,7 @@ class _Writer:
             return obj
         if t is str and len(obj) <= self.ctx.config.max_string_length:
             return obj
-        if self._encoder is None:
-            self._encoder = Encoder(self.ctx.config, native_ok=self.ctx.native_ok)
-        return self._encoder.encode(obj)
+        return self.ctx.encode(obj)
 
     def array(self, a: np.ndarray[Any, Any]) -> Any:
         return array_payload(a, self.ctx)
@@ -234,11 +260,11 @@ def _column(values: Any, w: _Writer) -> dict[str, Any]:
         return {
             "dtype": "category",
             "ordered": bool(dtype.ordered),
-            "categories": _column(dtype.categories.array, w),
+            "categories": _index(dtype.categories, w),
             "codes": w.array(np.asarray(values.codes)),
         }
     if isinstance(dtype, pd.DatetimeTZDtype):
-        return {"dtype": "datetime64", "unit": dtype.unit, "tz": _tz_text(dtype.tz), "data": w.array(values.asi8)}
+        return {"dtype": "datetime64", "unit": dtype.unit, **_tz_fields(dtype.tz), "data": w.array(values.asi8)}
     if isinstance(dtype, pd.StringDtype):
         kind = "string" if dtype.na_value is pd.NA else "str"
         items = values.to_numpy(dtype=object, na_value=None).tolist()
@@ -254,10 +280,11 @@ def _column(values: Any, w: _Writer) -> dict[str, Any]:
         }
     name = getattr(dtype, "name", None)
     if name in _MASKED:
-        out = {"dtype": name, "data": w.array(values._data)}
-        if values._mask.any():
-            out["mask"] = w.array(values._mask)
-        return out
+        data, mask = values._data, values._mask
+        if not mask.any():
+            return {"dtype": name, "data": w.array(data)}
+        # Slots under the mask hold whatever pandas left there: written as 0, so equal values give equal text.
+        return {"dtype": name, "data": w.array(np.where(mask, 0, data).astype(data.dtype)), "mask": w.array(mask)}
     raise SerializationError(f"pandas dtype {str(dtype)[:40]!r} is not supported")
 
 
@@ -300,7 +327,7 @@ def _read_object(payload: dict[str, Any], r: _Reader) -> np.ndarray[Any, Any]:
 
 
 def _read_masked(payload: dict[str, Any], r: _Reader) -> Any:
-    _, numpy_dtype, cls = _MASKED[payload["dtype"]]
+    numpy_dtype, cls = _MASKED[payload["dtype"]]
     data = r.array(payload.get("data"), numpy_dtype, "column data")
     if "mask" in payload:
         mask = r.array(payload["mask"], np.dtype(bool), "column mask")
@@ -338,8 +365,6 @@ def _read_string(payload: dict[str, Any], r: _Reader) -> Any:
     items = _expect(payload.get("data"), list, "string column data")
     if not set(map(type, items)) <= {str, type(None)}:
         raise DeserializationError("string column items must be strings or null")
-    if len(items) and max(map(len, filter(None, items)), default=0) > r.config.max_string_length:
-        raise SecurityError(f"string longer than max_string_length={r.config.max_string_length}")
     dtype = _string_dtype(payload["dtype"], payload.get("storage"))
     if isinstance(dtype, np.dtype):
         return np.fromiter(items, dtype=object, count=len(items))
@@ -347,13 +372,11 @@ def _read_string(payload: dict[str, Any], r: _Reader) -> Any:
 
 
 def _read_category(payload: dict[str, Any], r: _Reader) -> Any:
-    categories = _as_index(_read_column(payload.get("categories"), r))
+    categories = _read_flat_index(payload.get("categories"), r, "categories")
     ordered = payload.get("ordered", False)
     if type(ordered) is not bool:
         raise DeserializationError("category 'ordered' must be a bool")
     codes = r.codes(payload.get("codes"), len(categories), "category codes")
-    if categories.hasnans or not categories.is_unique:
-        raise DeserializationError("categories must be unique and not missing")
     dtype = pd.CategoricalDtype(categories, ordered=ordered)
     return pd.Categorical.from_codes(codes, dtype=dtype)
 
@@ -363,7 +386,7 @@ def _read_datetime(payload: dict[str, Any], r: _Reader) -> Any:
     counts = r.array(payload.get("data"), np.dtype(np.int64), "datetime data")
     values = pd.array(counts.view(f"M8[{unit}]"))
     if "tz" in payload:
-        return values.tz_localize("UTC").tz_convert(_tz_from_text(payload["tz"]))
+        return values.tz_localize("UTC").tz_convert(_tz_from_fields(payload))
     return values
 
 
@@ -417,8 +440,7 @@ def _index(index: Any, w: _Writer) -> dict[str, Any]:
     if type(index) is pd.MultiIndex:
         return {
             "kind": "multi",
-            "names": [w.value(name) for name in index.names],
-            "levels": [_column(level.array, w) for level in index.levels],
+            "levels": [_index(level, w) for level in index.levels],  # each named as its MultiIndex level
             "codes": [w.array(np.asarray(codes)) for codes in index.codes],
         }
     out = {"kind": "index", "name": w.value(index.name), "data": _column(index.array, w)}
@@ -453,24 +475,31 @@ def _read_range(payload: dict[str, Any], r: _Reader) -> Any:
     start, stop, step = (_int(payload.get(key), f"range {key}") for key in ("start", "stop", "step"))
     if step == 0:
         raise DeserializationError("range step must not be zero")
-    _check_size(len(range(start, stop, step)), r.config, "range index")
+    _check_size(max(0, (stop - start + step - (1 if step > 0 else -1)) // step), r.config, "range index")
     return pd.RangeIndex(start, stop, step, name=r.value(payload.get("name")))
 
 
 def _read_multi(payload: dict[str, Any], r: _Reader) -> Any:
-    names = _expect(payload.get("names"), list, "multi-index names")
     levels_in = _expect(payload.get("levels"), list, "multi-index levels")
     codes_in = _expect(payload.get("codes"), list, "multi-index codes")
-    if not (len(names) == len(levels_in) == len(codes_in)) or not levels_in:
-        raise DeserializationError("multi-index names, levels and codes differ in number")
-    levels = [_as_index(_read_column(level, r)) for level in levels_in]
+    if len(levels_in) != len(codes_in) or not levels_in:
+        raise DeserializationError("multi-index levels and codes differ in number")
+    levels = [_read_flat_index(level, r, "multi-index levels") for level in levels_in]
     codes = [r.codes(c, len(level), "multi-index codes") for c, level in zip(codes_in, levels, strict=True)]
     if len({len(c) for c in codes}) > 1:
         raise DeserializationError("multi-index codes differ in length")
-    for level in levels:
-        if not level.is_unique:
-            raise DeserializationError("multi-index levels must be unique")
-    return pd.MultiIndex(levels=levels, codes=codes, names=[r.value(n) for n in names], verify_integrity=False)
+    names = [level.name for level in levels]
+    return pd.MultiIndex(levels=levels, codes=codes, names=names, verify_integrity=False)
+
+
+def _read_flat_index(payload: Any, r: _Reader, what: str) -> Any:
+    """A level or a set of categories: a ``range`` or ``index`` object of unique, non-missing labels."""
+    if type(payload) is dict and payload.get("kind") == "multi":
+        raise DeserializationError(f"{what} must not be a multi-index")
+    index = _read_index(payload, r)
+    if not index.is_unique or index.hasnans:
+        raise DeserializationError(f"{what} must be unique and not missing")
+    return index
 
 
 # --- Series and DataFrame -------------------------------------------------------------------------------
@@ -494,12 +523,12 @@ def _dec_series(payload: Any, ctx: DecodeContext) -> Any:
 
 
 def _is_current_series(payload: Any) -> bool:
-    return (
-        type(payload) is dict
-        and payload.keys() == {"name", "index", "data"}
-        and type(payload["index"]) is dict
-        and type(payload["data"]) is dict
-    )
+    """This version's layout: ``index`` and ``data`` are objects (a 0.x payload maps labels to values)."""
+    if type(payload) is not dict or type(payload.get("index")) is not dict or type(payload.get("data")) is not dict:
+        return False
+    if payload.keys() != {"name", "index", "data"}:
+        raise DeserializationError("Series payload must have exactly name, index and data")
+    return True
 
 
 def _frame_columns(df: Any) -> Iterable[Any]:
@@ -520,12 +549,19 @@ def _enc_frame(df: Any, ctx: EncodeContext) -> dict[str, Any]:
     }
 
 
-def _dec_frame(payload: Any, ctx: DecodeContext) -> Any:
-    r = _Reader(ctx)
+def _is_current_frame(payload: Any) -> bool:
+    """This version's layout: ``index`` is an object (0.x wrote records, rows, or pandas' ``to_dict`` layouts)."""
     if type(payload) is not dict or type(payload.get("index")) is not dict:
-        return _legacy_frame(payload, r)
+        return False
     if payload.keys() != {"index", "columns", "data"}:
         raise DeserializationError("DataFrame payload must have exactly index, columns and data")
+    return True
+
+
+def _dec_frame(payload: Any, ctx: DecodeContext) -> Any:
+    r = _Reader(ctx)
+    if not _is_current_frame(payload):
+        return _legacy_frame(payload, r)
     index = _read_index(payload["index"], r)
     columns = _read_index(payload["columns"], r)
     data = _expect(payload["data"], list, "DataFrame data")
@@ -552,7 +588,7 @@ def _legacy_series(payload: Any, r: _Reader) -> Any:
     _expect(payload, dict, "Series payload")
     items = {k: r.value(v) for k, v in payload.items() if k not in _LEGACY_SERIES_KEYS}
     labels: list[Any] = list(items)
-    if all(re.fullmatch(r"-?[0-9]{1,18}", k) for k in labels):
+    if all(_DECIMAL_KEY.fullmatch(k) for k in labels):
         numbers = [int(k) for k in labels]
         index = pd.RangeIndex(len(numbers)) if numbers == list(range(len(numbers))) else pd.Index(numbers)
     else:
@@ -573,6 +609,9 @@ def _legacy_frame(payload: Any, r: _Reader) -> Any:
     """0.x: a list of records (or of rows), a ``split`` dict, or an ``index``-oriented dict."""
     value = r.value(payload)
     if type(value) is list:
+        rows = [row for row in value if type(row) is list]
+        if rows and (len(rows) != len(value) or len({len(row) for row in rows}) > 1):
+            raise DeserializationError("0.x DataFrame rows must all be lists of one length")
         return pd.DataFrame(value)
     _expect(value, dict, "DataFrame payload")
     if value.keys() >= {"index", "columns", "data"}:
@@ -613,7 +652,7 @@ def _dec_array(payload: Any, ctx: DecodeContext) -> Any:
 def _enc_timestamp(ts: Any, ctx: EncodeContext) -> dict[str, Any]:
     out = {"value": int(ts.asm8.view(np.int64)), "unit": ts.unit}
     if ts.tz is not None:
-        out["tz"] = _tz_text(ts.tz)
+        out.update(_tz_fields(ts.tz))
     return out
 
 
@@ -623,9 +662,9 @@ def _dec_timestamp(payload: Any, ctx: DecodeContext) -> Any:
     value = _int(payload.get("value"), "Timestamp value")
     if not _INT64_MIN < value < 2**63:
         raise DeserializationError("Timestamp value out of the int64 range")
-    ts = pd.Timestamp(np.datetime64(value, unit))
+    ts = pd.Timestamp(np.int64(value).view(f"M8[{unit}]"))
     if "tz" in payload:
-        ts = ts.tz_localize("UTC").tz_convert(_tz_from_text(payload["tz"]))
+        ts = ts.tz_localize("UTC").tz_convert(_tz_from_fields(payload))
     return ts
 
 
@@ -647,12 +686,12 @@ def _dec_timedelta(payload: Any, ctx: DecodeContext) -> Any:
     value = _int(payload.get("value"), "Timedelta value")
     if not _INT64_MIN < value < 2**63:
         raise DeserializationError("Timedelta value out of the int64 range")
-    return pd.Timedelta(np.timedelta64(value, unit))
+    return pd.Timedelta(np.int64(value).view(f"m8[{unit}]"))
 
 
 def _plain_timedelta(td: Any, ctx: EncodeContext) -> str:
     """ISO 8601 duration as datason writes ``datetime.timedelta`` (``P1DT2H3M4.5S``), nanoseconds kept."""
-    total = int(td.asm8.astype("m8[ns]").view(np.int64))
+    total = int(td.asm8.view(np.int64)) * (10**9 // _UNIT_SCALE[td.unit])  # Python ints: no overflow
     sign = "-" if total < 0 else ""
     days, rest = divmod(abs(total), 86400 * 10**9)
     seconds, nanos = divmod(rest, 10**9)
@@ -709,11 +748,10 @@ def _dec_singleton(value: Any) -> Callable[[Any, DecodeContext], Any]:
 class _Plain:
     """Plain-mode state: the datason encoder for values, a readable-array context for NumPy columns."""
 
-    __slots__ = ("array_ctx", "ctx", "encoder")
+    __slots__ = ("array_ctx", "ctx")
 
     def __init__(self, ctx: EncodeContext) -> None:
         self.ctx = ctx
-        self.encoder = Encoder(ctx.config)
         self.array_ctx = EncodeContext(ctx.config.replace(array_format="readable"))
 
     def values(self, values: Any) -> list[Any]:
@@ -734,8 +772,11 @@ class _Plain:
         return self.json(list(values))
 
     def numbers(self, a: np.ndarray[Any, Any]) -> list[Any]:
+        """Numbers as the NumPy handler writes them; non-finite floats then follow ``nan_handling``."""
         out = plain_array(a, self.array_ctx)
-        return out if type(out) is list else self.json(a.tolist())
+        if type(out) is not list:
+            out = a.tolist()
+        return self.json(out) if a.dtype.kind == "f" else out
 
     def labels(self, index: Any) -> list[Any]:
         """An Index as a JSON list (MultiIndex tuples as lists)."""
@@ -752,7 +793,7 @@ class _Plain:
         return list(index)
 
     def json(self, obj: Any) -> Any:
-        return self.encoder.encode(obj)
+        return self.ctx.encode(obj)
 
 
 def _plain_series(s: Any, ctx: EncodeContext) -> Any:
@@ -809,14 +850,30 @@ def _plain_array(values: Any, ctx: EncodeContext) -> list[Any]:
 
 
 def _plain_interval(iv: Any, ctx: EncodeContext) -> Any:
-    return Encoder(ctx.config).encode({"left": iv.left, "right": iv.right, "closed": iv.closed})
+    return ctx.encode({"left": iv.left, "right": iv.right, "closed": iv.closed})
 
 
 # --- registration ---------------------------------------------------------------------------------------
 
 
+def _guarded(decode: Callable[[Any, DecodeContext], Any]) -> Callable[[Any, DecodeContext], Any]:
+    """``decode`` with any pandas/NumPy exception on a malformed payload turned into ``DeserializationError``
+    (pandas raises many kinds, and their messages may quote the payload)."""
+
+    def guarded(payload: Any, ctx: DecodeContext) -> Any:
+        try:
+            return decode(payload, ctx)
+        except DatasonError:
+            raise
+        except Exception as exc:  # only the exception's kind is reported
+            raise DeserializationError(f"invalid payload ({type(exc).__name__})") from None
+
+    return guarded
+
+
 def _add(types: tuple[type, ...], tag: str, encode: Any, decode: Any, plain: Any, **kw: Any) -> None:
-    REGISTRY.add(TypeHandler(types=types, tag=tag, encode=encode, decode=decode, plain=plain, **kw))
+    handler = TypeHandler(types=types, tag=tag, encode=encode, decode=_guarded(decode), plain=plain, **kw)
+    REGISTRY.add(handler)
 
 
 _JSON = {"payload_is_json": True, "revive_payload": False}
