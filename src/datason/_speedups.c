@@ -1375,30 +1375,45 @@ static PyObject *Reviver_parse(Reviver *w, PyObject *data) {
 typedef struct { Py_ssize_t max_depth, max_size, max_str; } Limits;
 
 /* 1: orjson writes obj exactly as datason's plain mode would, within limits; 0: not; -1: error. */
-static int native(const Limits *lim, PyObject *obj, Py_ssize_t depth) {
+static int native(const Limits *lim, PyObject *obj, Py_ssize_t depth);
+
+/* The common leaves, checked without a call: 1 ok, 0 not native, 2 not a leaf (recurse). */
+static inline int native_leaf(const Limits *lim, PyObject *obj) {
     PyTypeObject *t = Py_TYPE(obj);
     if (t == &PyUnicode_Type) return text_ok(obj, lim->max_str);
     if (t == &PyFloat_Type || t == &PyBool_Type || obj == Py_None) return 1;
     if (t == &PyLong_Type) return int_in_range(obj);
+    return 2;
+}
+
+static int native(const Limits *lim, PyObject *obj, Py_ssize_t depth) {
+    PyTypeObject *t = Py_TYPE(obj);
+    int r = native_leaf(lim, obj);
+    if (r != 2) return r;
+    r = 1;
     if (t == &PyList_Type || t == &PyTuple_Type) {
         Py_ssize_t n = Py_SIZE(obj);
         PyObject **items = t == &PyList_Type ? ((PyListObject *)obj)->ob_item : ((PyTupleObject *)obj)->ob_item;
-        int r = 1;
         if (depth > lim->max_depth || n > lim->max_size) return 0;
         if (Py_EnterRecursiveCall(" while checking")) return -1;
-        for (Py_ssize_t i = 0; i < n && r == 1; i++) r = native(lim, items[i], depth + 1);
+        for (Py_ssize_t i = 0; i < n && r == 1; i++) {
+            r = native_leaf(lim, items[i]);
+            if (r == 2) r = native(lim, items[i], depth + 1);
+        }
         Py_LeaveRecursiveCall();
         return r;
     }
     if (t == &PyDict_Type) {
         Py_ssize_t pos = 0;
         PyObject *key, *item;
-        int r = 1;
         if (depth > lim->max_depth || PyDict_GET_SIZE(obj) > lim->max_size) return 0;
         if (Py_EnterRecursiveCall(" while checking")) return -1;
         while (r == 1 && PyDict_Next(obj, &pos, &key, &item)) {
             if (!PyUnicode_CheckExact(key) || !text_ok(key, lim->max_str)) r = 0;
-            else r = native(lim, item, depth + 1);
+            else {
+                r = native_leaf(lim, item);
+                if (r == 2) r = native(lim, item, depth + 1);
+            }
         }
         Py_LeaveRecursiveCall();
         return r; /* plain mode writes the marker keys as they are, like any other key */
