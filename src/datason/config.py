@@ -11,7 +11,6 @@ it for one block of code, per thread and per asyncio task (a ``ContextVar``).
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 from collections.abc import Iterator
 from contextvars import ContextVar
 from typing import Any, Literal
@@ -44,7 +43,6 @@ _CHOICES: dict[str, tuple[str, ...]] = {
 MiB = 1024 * 1024
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
 class SerializationConfig:
     """How values are encoded and decoded. Immutable: derive variants with ``replace``.
 
@@ -55,28 +53,68 @@ class SerializationConfig:
     in characters, ``max_bytes`` the longest document in bytes.
     """
 
-    include_type_hints: bool = True
-    date_format: DateFormat = "iso"
-    uuid_format: UuidFormat = "object"
-    parse_uuids: bool = True
-    parse_dates: bool = True
-    nan_handling: NanHandling = "null"
-    dataframe_orient: DataframeOrient = "records"
-    array_format: ArrayFormat = "auto"
-    compact_threshold: int = 256
-    sort_keys: bool = False
-    ensure_ascii: bool = False
-    strict: bool = False
-    max_depth: int = 200
-    max_size: int = 100_000_000
-    max_string_length: int = 512 * MiB
-    max_bytes: int = 2048 * MiB
+    __slots__ = (
+        "array_format",
+        "compact_threshold",
+        "dataframe_orient",
+        "date_format",
+        "ensure_ascii",
+        "include_type_hints",
+        "max_bytes",
+        "max_depth",
+        "max_size",
+        "max_string_length",
+        "nan_handling",
+        "parse_dates",
+        "parse_uuids",
+        "sort_keys",
+        "strict",
+        "uuid_format",
+    )
 
-    def __post_init__(self) -> None:
+    include_type_hints: bool
+    date_format: DateFormat
+    uuid_format: UuidFormat
+    parse_uuids: bool
+    parse_dates: bool
+    nan_handling: NanHandling
+    dataframe_orient: DataframeOrient
+    array_format: ArrayFormat
+    compact_threshold: int
+    sort_keys: bool
+    ensure_ascii: bool
+    strict: bool
+    max_depth: int
+    max_size: int
+    max_string_length: int
+    max_bytes: int
+
+    def __init__(
+        self,
+        *,
+        include_type_hints: bool = True,
+        date_format: DateFormat = "iso",
+        uuid_format: UuidFormat = "object",
+        parse_uuids: bool = True,
+        parse_dates: bool = True,
+        nan_handling: NanHandling = "null",
+        dataframe_orient: DataframeOrient = "records",
+        array_format: ArrayFormat = "auto",
+        compact_threshold: int = 256,
+        sort_keys: bool = False,
+        ensure_ascii: bool = False,
+        strict: bool = False,
+        max_depth: int = 200,
+        max_size: int = 100_000_000,
+        max_string_length: int = 512 * MiB,
+        max_bytes: int = 2048 * MiB,
+    ) -> None:
+        values = locals()
+        for name in self.__slots__:
+            object.__setattr__(self, name, values[name])
         for name, allowed in _CHOICES.items():
-            value = getattr(self, name)
-            if value not in allowed:
-                raise ValueError(f"SerializationConfig.{name} must be one of {allowed}, got {value!r}")
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"SerializationConfig.{name} must be one of {allowed}, got {getattr(self, name)!r}")
         for name in ("max_depth", "max_size", "max_string_length", "max_bytes", "compact_threshold"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:
@@ -84,7 +122,38 @@ class SerializationConfig:
 
     def replace(self, **changes: Any) -> SerializationConfig:
         """A copy with the given fields changed."""
-        return dataclasses.replace(self, **changes)
+        unknown = set(changes) - set(self.__slots__)
+        if unknown:
+            raise TypeError(f"SerializationConfig has no field {sorted(unknown)[0]!r}")
+        return SerializationConfig(**{**self._asdict(), **changes})
+
+    def _asdict(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self.__slots__}
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"SerializationConfig is immutable; use .replace({name}=...)")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError("SerializationConfig is immutable")
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not SerializationConfig:
+            return NotImplemented
+        return self._asdict() == other._asdict()
+
+    def __hash__(self) -> int:
+        return hash(tuple(self._asdict().values()))
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{k}={v!r}" for k, v in self._asdict().items())
+        return f"SerializationConfig({fields})"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild, (self._asdict(),))
+
+
+def _rebuild(fields: dict[str, Any]) -> SerializationConfig:
+    return SerializationConfig(**fields)
 
 
 _DEFAULT = SerializationConfig()

@@ -10,7 +10,6 @@ the happy path pays nothing for it.
 
 from __future__ import annotations
 
-import dataclasses
 import enum
 from collections.abc import Callable
 from typing import Any
@@ -19,7 +18,7 @@ from ._native import speedups as _speedups
 from .config import SerializationConfig
 from .engine import write
 from .errors import DatasonError, SecurityError, SerializationError, path_segment
-from .registry import REGISTRY, EncodeContext
+from .registry import REGISTRY, EncodeContext, dataclass_fields, is_dataclass_type
 from .wire import TYPE_KEY, VALUE_KEY, RawJSON
 
 __all__ = ["Encoder"]
@@ -229,8 +228,8 @@ class Encoder:
         natural: Any
         if isinstance(obj, enum.Enum):
             natural = obj.value
-        elif dataclasses.is_dataclass(obj):
-            natural = {f.name: getattr(obj, f.name) for f in dataclasses.fields(obj)}
+        elif is_dataclass_type(t):
+            natural = dataclass_fields(obj)
         else:
             for base in _BUILTIN_BASES:
                 if isinstance(obj, base):  # type: ignore[arg-type]
@@ -310,8 +309,8 @@ def _children(node: Any) -> Any:
         return [*node.keys(), *node.values()]
     if isinstance(node, list | tuple | set | frozenset):
         return node
-    if dataclasses.is_dataclass(node) and not isinstance(node, type):
-        return [getattr(node, f.name) for f in dataclasses.fields(node)]
+    if is_dataclass_type(type(node)):
+        return list(dataclass_fields(node).values())
     return ()
 
 

@@ -3,6 +3,9 @@
 - ``write(tree)``: orjson for compact or 2-space output; the standard ``json``
   module for other indents, ``ensure_ascii`` and what orjson refuses (nesting
   deeper than 254, ints beyond 64 bits in plain mode). Always strict JSON.
+The engines are imported on first use (orjson pulls in dataclasses and inspect: tens of ms at start-up),
+so ``import datason`` stays light; the C accelerator writes typed output and reads without them.
+
 - ``read(text)``: used when the C accelerator is not built; msgspec (exact for ints of any size, rejects NaN tokens and
   invalid UTF-8); errors become ``DeserializationError``, nesting beyond the
   parser's stack becomes ``SecurityError``.
@@ -10,10 +13,7 @@
 
 from __future__ import annotations
 
-import json as _json
 from typing import Any
-
-import orjson
 
 from .errors import DeserializationError, SecurityError, SerializationError
 from .wire import RawJSON
@@ -25,6 +25,10 @@ _decoder: Any = None  # msgspec's JSON decoder, made on first use (the C parser 
 
 def write(tree: Any, *, sort_keys: bool, indent: int | str | None = None, ensure_ascii: bool = False) -> bytes:
     """Serialize a JSON-safe tree (only dict/list/str/int/float/bool/None, finite floats)."""
+    import json as _json
+
+    import orjson
+
     if not ensure_ascii and indent in (None, 2):
         option = (orjson.OPT_SORT_KEYS if sort_keys else 0) | (orjson.OPT_INDENT_2 if indent == 2 else 0)
         try:
@@ -52,12 +56,16 @@ def write(tree: Any, *, sort_keys: bool, indent: int | str | None = None, ensure
 
 
 def _fragment(obj: Any) -> Any:
+    import orjson
+
     if type(obj) is RawJSON:
         return orjson.Fragment(obj.data)
     raise TypeError
 
 
 def _expand(obj: Any) -> Any:
+    import json as _json
+
     if type(obj) is RawJSON:
         return _json.loads(obj.data)
     raise TypeError
@@ -65,6 +73,8 @@ def _expand(obj: Any) -> Any:
 
 def write_native(obj: Any, *, sort_keys: bool) -> bytes | None:
     """orjson straight on the user's object (plain mode fast path); None if orjson cannot."""
+    import orjson
+
     try:
         return orjson.dumps(obj, option=orjson.OPT_SORT_KEYS if sort_keys else 0)
     except orjson.JSONEncodeError:

@@ -13,7 +13,6 @@ a tag of its namespace is read.
 
 from __future__ import annotations
 
-import dataclasses
 import enum
 import importlib
 import threading
@@ -53,7 +52,6 @@ class DecodeContext:
         self.decode = decode
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
 class TypeHandler:
     """How one type crosses the wire.
 
@@ -64,25 +62,62 @@ class TypeHandler:
     - ``plain(obj, ctx)`` returns the plain-mode (untagged) form; defaults to ``encode``.
     """
 
-    types: tuple[type, ...]
-    tag: str
-    encode: Callable[[Any, EncodeContext], Any]
-    decode: Callable[[Any, DecodeContext], Any]
-    plain: Callable[[Any, EncodeContext], Any] | None = None
-    subclasses: bool = False
-    payload_is_json: bool = False
-    revive_payload: bool = True
-    aliases: tuple[str, ...] = ()
+    __slots__ = (
+        "aliases",
+        "decode",
+        "encode",
+        "payload_is_json",
+        "plain",
+        "revive_payload",
+        "subclasses",
+        "tag",
+        "types",
+    )
+
+    def __init__(
+        self,
+        types: tuple[type, ...],
+        tag: str,
+        encode: Callable[[Any, EncodeContext], Any],
+        decode: Callable[[Any, DecodeContext], Any],
+        plain: Callable[[Any, EncodeContext], Any] | None = None,
+        *,
+        subclasses: bool = False,
+        payload_is_json: bool = False,
+        revive_payload: bool = True,
+        aliases: tuple[str, ...] = (),
+    ) -> None:
+        self.types = types
+        self.tag = tag
+        self.encode = encode
+        self.decode = decode
+        self.plain = plain
+        self.subclasses = subclasses
+        self.payload_is_json = payload_is_json
+        self.revive_payload = revive_payload
+        self.aliases = aliases
+
+    def __repr__(self) -> str:
+        return f"TypeHandler(tag={self.tag!r}, types={self.types!r})"
 
 
 # Lazy handler modules: by the top-level module of a value's type, and by tag prefix.
+_STDLIB = "datason.handlers.stdlib"
 _LAZY_MODULES: dict[str, str] = {
     "numpy": "datason.handlers.numpy",
     "pandas": "datason.handlers.pandas",
+    "decimal": _STDLIB,
+    "fractions": _STDLIB,
+    "pathlib": _STDLIB,
+    "zoneinfo": _STDLIB,
 }
 _LAZY_TAG_PREFIXES: dict[str, str] = {
     "numpy.": "datason.handlers.numpy",
     "pandas.": "datason.handlers.pandas",
+    "decimal.": _STDLIB,
+    "fractions.": _STDLIB,
+    "pathlib.": _STDLIB,
+    "zoneinfo.": _STDLIB,
 }
 _INSTALL_HINTS: dict[str, str] = {
     "datason.handlers.numpy": "numpy (pip install 'datason[numpy]')",
@@ -221,20 +256,29 @@ def unregister_type(cls: type) -> None:
 def _default_hooks(cls: type) -> tuple[Callable[[Any], Any], Callable[[Any], Any]]:
     if issubclass(cls, enum.Enum):
         return (lambda member: member.value), cls
-    if dataclasses.is_dataclass(cls):
+    if is_dataclass_type(cls):
         return dataclass_fields, lambda payload: build_dataclass(cls, payload)
     raise TypeError(
         f"register_type({cls.__qualname__}) needs encode= and decode= (only dataclasses and Enums have defaults)"
     )
 
 
+def is_dataclass_type(cls: type) -> bool:
+    """``dataclasses.is_dataclass`` for a class, without importing dataclasses (slow to import)."""
+    return hasattr(cls, "__dataclass_fields__")
+
+
 def dataclass_fields(obj: Any) -> dict[str, Any]:
     """A dataclass instance's fields as a dict (not recursive: datason walks the values)."""
+    import dataclasses  # already imported: obj is a dataclass instance
+
     return {f.name: getattr(obj, f.name) for f in dataclasses.fields(obj)}
 
 
 def build_dataclass(cls: type, payload: Any) -> Any:
     """Rebuild a dataclass from its fields; ``init=False`` fields are set after construction."""
+    import dataclasses  # already imported: cls is a dataclass
+
     if not isinstance(payload, dict):
         raise TypeError(f"expected an object of fields, got {type(payload).__name__}")
     fields = dataclasses.fields(cls)

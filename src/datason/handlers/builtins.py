@@ -4,8 +4,6 @@ What each type becomes (typed payload | plain form):
 
 - ``bytes``, ``bytearray``: tag ``bytes`` / ``bytearray``, standard base64 | base64 string
 - ``complex``: tag ``complex``, ``{"real": r, "imag": i}`` | the same object
-- ``decimal.Decimal``: tag ``decimal.Decimal``, ``str(d)`` (exponent kept: ``"1.10"``) | the string
-- ``fractions.Fraction``: tag ``fractions.Fraction``, ``"num/den"`` | the string
 - ``tuple``, ``set``, ``frozenset``: tags ``tuple`` / ``set`` / ``frozenset``, a list (sets sorted when
   their items compare) | the list
 - ``range``: tag ``range``, ``{"start", "stop", "step"}`` | the same object
@@ -14,11 +12,10 @@ What each type becomes (typed payload | plain form):
 - ``date``: tag ``date``, ``"YYYY-MM-DD"``; ``time``: tag ``time``, ISO string or the object form above
 - ``timedelta``: tag ``timedelta``, ``{"days", "seconds", "microseconds"}`` | ISO 8601 duration (``P1DT2H``)
 - ``datetime.timezone``: tag ``datetime.timezone``, ``{"seconds", "microseconds", "name"?}`` | ``"+05:30"``
-- ``zoneinfo.ZoneInfo``: tag ``zoneinfo.ZoneInfo``, the zone key | the key
 - ``uuid.UUID``: tag ``uuid.UUID``, canonical string | the string (also untagged in typed mode when
   ``uuid_format="string"``)
-- ``pathlib`` paths: tags ``pathlib.Path``, ``pathlib.PurePosixPath``, ``pathlib.PureWindowsPath``, the string
-  | the string
+- ``decimal.Decimal``, ``fractions.Fraction``, ``zoneinfo.ZoneInfo`` and ``pathlib`` paths: see ``stdlib``
+  (loaded the first time such a value or tag is met)
 
 Ints outside the 64-bit range (tag ``int``, decimal string) and non-finite floats (tag ``float``,
 ``"nan"``/``"inf"``/``"-inf"``) and dicts whose keys are not all strings (tag ``dict``, ``[[k, v], ...]``)
@@ -29,12 +26,8 @@ from __future__ import annotations
 
 import binascii
 import datetime as dt
-import decimal
-import fractions
-import pathlib
 import re
 import uuid
-import zoneinfo
 from typing import Any
 
 from ..errors import DeserializationError, SerializationError
@@ -42,7 +35,6 @@ from ..registry import REGISTRY, DecodeContext, EncodeContext, TypeHandler
 
 __all__: list[str] = []
 
-_FRACTION = re.compile(r"-?[0-9]+/[0-9]+")
 _INT = re.compile(r"-?[0-9]+")
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
@@ -97,33 +89,6 @@ def _dec_complex(payload: Any, ctx: DecodeContext) -> complex:
 
 
 _add(complex, "complex", lambda o, c: {"real": o.real, "imag": o.imag}, _dec_complex)
-
-
-def _dec_decimal(payload: Any, ctx: DecodeContext) -> decimal.Decimal:
-    _expect(payload, str, "decimal.Decimal")
-    try:
-        return decimal.Decimal(payload)
-    except decimal.InvalidOperation:
-        raise DeserializationError("not a decimal number") from None
-
-
-_add(decimal.Decimal, "decimal.Decimal", lambda o, c: str(o), _dec_decimal)
-
-
-def _dec_fraction(payload: Any, ctx: DecodeContext) -> fractions.Fraction:
-    _expect(payload, str, "fractions.Fraction")
-    if _FRACTION.fullmatch(payload) is None:
-        raise DeserializationError("fraction payload must look like 'num/den'")
-    num, _, den = payload.partition("/")
-    return fractions.Fraction(int(num), int(den))
-
-
-_add(
-    fractions.Fraction,
-    "fractions.Fraction",
-    lambda o, c: f"{o.numerator}/{o.denominator}",
-    _dec_fraction,
-)
 
 
 def _dec_int(payload: Any, ctx: DecodeContext) -> int:
@@ -374,21 +339,11 @@ def _plain_timezone(tz: dt.timezone, ctx: EncodeContext) -> str:
 _add(dt.timezone, "datetime.timezone", _enc_timezone, _dec_timezone, _plain_timezone)
 
 
-def _zone(key: Any) -> zoneinfo.ZoneInfo:
-    _expect(key, str, "zone key")
-    try:
-        return zoneinfo.ZoneInfo(key)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        raise DeserializationError("unknown time zone key") from None
+def _zone(key: Any) -> dt.tzinfo:
+    from .stdlib import zone
 
+    return zone(key)
 
-def _enc_zone(tz: zoneinfo.ZoneInfo, ctx: EncodeContext) -> str:
-    if tz.key is None:
-        raise SerializationError("a ZoneInfo made from a file has no key to write")
-    return tz.key
-
-
-_add(zoneinfo.ZoneInfo, "zoneinfo.ZoneInfo", _enc_zone, lambda p, c: _zone(p))
 
 # --- identifiers and paths -------------------------------------------------------------------------
 
@@ -398,22 +353,3 @@ def _dec_uuid(payload: Any, ctx: DecodeContext) -> uuid.UUID:
 
 
 _add(uuid.UUID, "uuid.UUID", lambda o, c: str(o), _dec_uuid)
-
-_add(
-    (pathlib.PosixPath, pathlib.WindowsPath, pathlib.Path),
-    "pathlib.Path",
-    lambda o, c: str(o),
-    lambda p, c: pathlib.Path(_expect(p, str, "pathlib.Path")),
-)
-_add(
-    pathlib.PurePosixPath,
-    "pathlib.PurePosixPath",
-    lambda o, c: str(o),
-    lambda p, c: pathlib.PurePosixPath(_expect(p, str, "path")),
-)
-_add(
-    pathlib.PureWindowsPath,
-    "pathlib.PureWindowsPath",
-    lambda o, c: str(o),
-    lambda p, c: pathlib.PureWindowsPath(_expect(p, str, "path")),
-)
