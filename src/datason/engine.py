@@ -76,7 +76,8 @@ def write_native(obj: Any, *, sort_keys: bool) -> bytes | None:
     import orjson
 
     try:
-        return orjson.dumps(obj, option=orjson.OPT_SORT_KEYS if sort_keys else 0)
+        option = orjson.OPT_PASSTHROUGH_DATACLASS | (orjson.OPT_SORT_KEYS if sort_keys else 0)
+        return orjson.dumps(obj, option=option)
     except orjson.JSONEncodeError:
         return None
 

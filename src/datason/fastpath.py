@@ -1,8 +1,12 @@
-"""Plain-mode fast path: when a value holds only types orjson writes exactly as datason's plain
-mode would (str, int within 64 bits, float, bool, None, list, tuple, str-keyed dict, UUID,
-naive or UTC datetime, date) and is within the config's limits, orjson can write the user's
-object directly. ``plain_native`` decides that in one allocation-free walk; anything else
-(or any limit problem) takes the full encoder, which also produces the error with its path.
+"""Plain-mode fast path: orjson writes the user's object directly when that gives datason's plain output.
+
+orjson writes natively, and exactly as plain mode does, the JSON types, tuples, str/int/dict/list
+subclasses, UUIDs, datetimes, dates, times and Enums (their values); it refuses everything else
+(dataclasses are passed through to refusal, so registered hooks apply), and then the full encoder runs.
+Limits need no walk when the output proves them: orjson refuses nesting deeper than 254, a document of
+n bytes holds no string longer than n and no container with more than n/2 items. Otherwise
+``plain_native`` checks in one allocation-free walk (C, or ``_walk``); a value it cannot vouch for
+takes the full encoder, which also produces any error with its path.
 """
 
 from __future__ import annotations
@@ -13,8 +17,12 @@ from typing import Any
 
 from ._native import speedups as _speedups
 from .config import SerializationConfig
+from .engine import write_native
+from .registry import REGISTRY
 
-__all__ = ["plain_native"]
+__all__ = ["ORJSON_MAX_DEPTH", "plain_dumpb", "plain_native"]
+
+ORJSON_MAX_DEPTH = 254  # orjson.dumps refuses deeper nesting (checked by the test suite)
 
 _LEAVES = frozenset({float, bool, type(None)})
 # orjson writes these as strings of at most this many characters
@@ -30,6 +38,21 @@ def eligible(config: SerializationConfig) -> bool:
         and not config.ensure_ascii
         and not config.strict
     )
+
+
+def plain_dumpb(obj: Any, config: SerializationConfig, *, sort_keys: bool) -> bytes | None:
+    """The plain JSON of ``obj`` written by orjson, or None when the full encoder must write it."""
+    if not eligible(config):
+        return None
+    if REGISTRY.native_overridden:  # a registered hook for a type orjson writes natively: walk first
+        return write_native(obj, sort_keys=sort_keys) if plain_native(obj, config) else None
+    out = write_native(obj, sort_keys=sort_keys)
+    if out is None:
+        return None
+    n = len(out)
+    if config.max_depth >= ORJSON_MAX_DEPTH and n <= config.max_string_length and n < 2 * config.max_size:
+        return out
+    return out if plain_native(obj, config) else None
 
 
 def plain_native(obj: Any, config: SerializationConfig) -> bool:

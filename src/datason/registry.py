@@ -13,9 +13,11 @@ a tag of its namespace is read.
 
 from __future__ import annotations
 
+import datetime
 import enum
 import importlib
 import threading
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -134,6 +136,9 @@ class Registry:
         self._subclass_handlers: list[TypeHandler] = []
         self._loaded: dict[str, bool] = {}  # handler module -> imported successfully
         self._lock = threading.RLock()
+        # True once a type that orjson writes natively (an Enum, a str/int/dict/... or datetime/UUID
+        # subclass) has a registered handler: plain output must then come from datason's hooks.
+        self.native_overridden = False
 
     def add(self, handler: TypeHandler, *, replace: bool = False) -> None:
         with self._lock:
@@ -207,6 +212,7 @@ class Registry:
 
 
 REGISTRY = Registry()
+_ORJSON_NATIVE = (enum.Enum, str, int, float, list, dict, tuple, datetime.date, datetime.time, uuid.UUID)
 
 
 def register_type(
@@ -236,6 +242,8 @@ def register_type(
         encode = encode or default_encode
         decode = decode or default_decode
     enc, dec = encode, decode
+    if issubclass(cls, _ORJSON_NATIVE):
+        REGISTRY.native_overridden = True
     handler = TypeHandler(
         types=(cls,),
         tag=tag,
