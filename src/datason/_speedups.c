@@ -10,6 +10,8 @@
 #include <datetime.h>
 #include <structmember.h>
 #include <stdint.h>
+#include <float.h>
+#include <math.h>
 #if defined(__GLIBC__) || defined(__APPLE__)
 #include <locale.h>
 #include <stdlib.h>
@@ -1065,6 +1067,11 @@ lone:
     return NULL;
 }
 
+#if defined(__x86_64__) && LDBL_MANT_DIG == 64
+static const long double POW10L[28] = {1e0L,  1e1L,  1e2L,  1e3L,  1e4L,  1e5L,  1e6L,  1e7L,  1e8L,  1e9L,
+                                       1e10L, 1e11L, 1e12L, 1e13L, 1e14L, 1e15L, 1e16L, 1e17L, 1e18L, 1e19L,
+                                       1e20L, 1e21L, 1e22L, 1e23L, 1e24L, 1e25L, 1e26L, 1e27L};
+#endif
 static const double POW10[23] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
                                   1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
 
@@ -1115,6 +1122,25 @@ static PyObject *parse_number(Parser *ps) {
             return PyFloat_FromDouble(negative ? -d : d);
         }
     }
+#if defined(__x86_64__) && LDBL_MANT_DIG == 64
+    if (is_float && !inexact && mantissa != 0) {
+        /* Up to 19 digits: mantissa and 10**|e| (|e| <= 27) are exact in x87 extended precision, so one
+         * operation gives the value within half an extended ulp. Rounding that to double is correct unless
+         * it sits exactly on a halfway point between two doubles; then strtod decides. */
+        long e10 = exponent + shift;
+        if (e10 >= -27 && e10 <= 27) {
+            long double x = (long double)mantissa;
+            x = e10 < 0 ? x / POW10L[-e10] : x * POW10L[e10];
+            int e2;
+            unsigned long long bits = (unsigned long long)ldexpl(frexpl(x, &e2), 64);
+            if ((bits & 0x7FF) != 0x400) {
+                double d = (double)x;
+                ps->p = q;
+                return PyFloat_FromDouble(negative ? -d : d);
+            }
+        }
+    }
+#endif
     Py_ssize_t n = q - s;
     char small[64], *text = n < 64 ? small : PyMem_Malloc(n + 1);
     if (text == NULL) return PyErr_NoMemory();
