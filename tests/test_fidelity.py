@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import datetime as dt
 import decimal
@@ -85,6 +86,10 @@ CASES: list[tuple[str, Any]] = [
     ("frozenset", frozenset({"x", "y"})),
     ("set-empty", set()),
     ("range", range(2, 20, 3)),
+    ("ordered-dict", collections.OrderedDict([("b", 1), (2, (3,)), ("a", None)])),
+    ("deque", collections.deque([1, "x", (2,)], maxlen=5)),
+    ("deque-unbounded", collections.deque()),
+    ("counter", collections.Counter("abracadabra")),
     ("range-negative", range(10, -10, -4)),
     ("dict", {"a": 1, "b": [1, 2], "c": {"d": None}}),
     ("dict-int-keys", {1: "a", -2: "b"}),

@@ -51,6 +51,10 @@ class SerializationConfig:
     envelope counts as one level), ``max_size`` the most items in one container
     (list, dict, set, array elements), ``max_string_length`` the longest string
     in characters, ``max_bytes`` the longest document in bytes.
+
+    ``device`` names where decoded tensors go (``"cpu"`` when None); ``trusted_types``
+    lists the fully qualified class names a secure model format may rebuild (for example
+    scikit-learn estimators through skops): nothing else is ever instantiated.
     """
 
     __slots__ = (
@@ -58,6 +62,7 @@ class SerializationConfig:
         "compact_threshold",
         "dataframe_orient",
         "date_format",
+        "device",
         "ensure_ascii",
         "include_type_hints",
         "max_bytes",
@@ -69,6 +74,7 @@ class SerializationConfig:
         "parse_uuids",
         "sort_keys",
         "strict",
+        "trusted_types",
         "uuid_format",
     )
 
@@ -88,6 +94,8 @@ class SerializationConfig:
     max_size: int
     max_string_length: int
     max_bytes: int
+    device: str | None
+    trusted_types: tuple[str, ...]
 
     def __init__(
         self,
@@ -108,13 +116,20 @@ class SerializationConfig:
         max_size: int = 100_000_000,
         max_string_length: int = 512 * MiB,
         max_bytes: int = 2048 * MiB,
+        device: str | None = None,
+        trusted_types: tuple[str, ...] = (),
     ) -> None:
         values = locals()
+        values["trusted_types"] = tuple(trusted_types)
         for name in self.__slots__:
             object.__setattr__(self, name, values[name])
         for name, allowed in _CHOICES.items():
             if getattr(self, name) not in allowed:
                 raise ValueError(f"SerializationConfig.{name} must be one of {allowed}, got {getattr(self, name)!r}")
+        if device is not None and not isinstance(device, str):
+            raise ValueError(f"SerializationConfig.device must be a device name or None, got {device!r}")
+        if not all(isinstance(t, str) for t in self.trusted_types):
+            raise ValueError("SerializationConfig.trusted_types must be type names (str)")
         for name in ("max_depth", "max_size", "max_string_length", "max_bytes", "compact_threshold"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:

@@ -45,7 +45,7 @@ def type_name(cls: type) -> str:
 class Encoder:
     """One encoding pass under one config. Not shared between threads (cheap to create)."""
 
-    __slots__ = ("_walker", "ctx", "max_depth", "max_size", "max_str", "nan", "strict", "typed", "untagged", "value")
+    __slots__ = ("_walker", "ctx", "max_depth", "max_size", "max_str", "nan", "plain_tags", "strict", "typed", "value")
 
     def __init__(self, config: SerializationConfig, *, native_ok: bool = False) -> None:
         self.typed = config.include_type_hints
@@ -55,7 +55,7 @@ class Encoder:
         self.max_str = config.max_string_length
         self.nan = config.nan_handling
         self.strict = config.strict
-        self.untagged: frozenset[str] = frozenset({"uuid.UUID"} if config.uuid_format == "string" else ())
+        self.plain_tags: frozenset[str] = frozenset({"uuid.UUID"} if config.uuid_format == "string" else ())
         # ``value`` encodes one value at a depth: the C walker when built, else ``py_value``.
         self.value: Callable[[Any, int], Any] = self.py_value
         self._walker: Any = None
@@ -66,7 +66,7 @@ class Encoder:
                 self.max_size,
                 self.max_str,
                 self.typed,
-                self.typed and not self.untagged,
+                self.typed and not self.plain_tags,
                 config.date_format == "iso",
             )
             self.value = walker.value
@@ -195,11 +195,11 @@ class Encoder:
         handler = REGISTRY.for_type(t)
         if handler is None:
             return self.unregistered(obj, t, depth)
-        if self.strict and t not in handler.types:
-            raise SerializationError("strict mode: subclass of a registered type", type_name=type_name(t))
+        if self.strict and (handler.untagged or t not in handler.types):
+            raise SerializationError("strict mode: this type would not round-trip; register it", type_name=type_name(t))
         ctx, outer = self.ctx, self.ctx.depth
         try:
-            if self.typed and handler.tag not in self.untagged:
+            if self.typed and not handler.untagged and handler.tag not in self.plain_tags:
                 self.check_envelope(obj, depth)
                 ctx.depth = depth + 1
                 payload = handler.encode(obj, ctx)
@@ -230,6 +230,8 @@ class Encoder:
             natural = obj.value
         elif is_dataclass_type(t):
             natural = dataclass_fields(obj)
+        elif hasattr(t, "__attrs_attrs__"):  # an attrs class: its fields, as attrs.asdict(recurse=False)
+            natural = {a.name: getattr(obj, a.name) for a in t.__attrs_attrs__}
         else:
             for base in _BUILTIN_BASES:
                 if isinstance(obj, base):  # type: ignore[arg-type]

@@ -62,6 +62,9 @@ class TypeHandler:
     - ``decode(payload, ctx)`` rebuilds the object. The payload's own tagged values
       are already decoded, unless ``revive_payload`` is False (then call ``ctx.decode``).
     - ``plain(obj, ctx)`` returns the plain-mode (untagged) form; defaults to ``encode``.
+    - ``untagged``: a family of user classes (pydantic models, ...) that has a natural JSON form but
+      no tag to rebuild the class from: typed mode writes that form untagged (strict mode refuses),
+      and ``loads(s, type=Cls)`` rebuilds it.
     """
 
     __slots__ = (
@@ -74,6 +77,7 @@ class TypeHandler:
         "subclasses",
         "tag",
         "types",
+        "untagged",
     )
 
     def __init__(
@@ -88,8 +92,10 @@ class TypeHandler:
         payload_is_json: bool = False,
         revive_payload: bool = True,
         aliases: tuple[str, ...] = (),
+        untagged: bool = False,
     ) -> None:
         self.types = types
+        self.untagged = untagged
         self.tag = tag
         self.encode = encode
         self.decode = decode
@@ -105,25 +111,48 @@ class TypeHandler:
 
 # Lazy handler modules: by the top-level module of a value's type, and by tag prefix.
 _STDLIB = "datason.handlers.stdlib"
+# top-level module of a value's type -> the handler module that registers it
 _LAZY_MODULES: dict[str, str] = {
     "numpy": "datason.handlers.numpy",
     "pandas": "datason.handlers.pandas",
+    "torch": "datason.handlers.torch",
+    "scipy": "datason.handlers.scipy",
+    "polars": "datason.handlers.polars",
+    "pyarrow": "datason.handlers.arrow",
+    "PIL": "datason.handlers.images",
+    "sklearn": "datason.handlers.sklearn",
+    "pydantic": "datason.handlers.pydantic",
     "decimal": _STDLIB,
     "fractions": _STDLIB,
     "pathlib": _STDLIB,
     "zoneinfo": _STDLIB,
 }
+# tag namespace -> the handler module that registers its tags
 _LAZY_TAG_PREFIXES: dict[str, str] = {
     "numpy.": "datason.handlers.numpy",
     "pandas.": "datason.handlers.pandas",
+    "torch.": "datason.handlers.torch",
+    "scipy.": "datason.handlers.scipy",
+    "polars.": "datason.handlers.polars",
+    "pyarrow.": "datason.handlers.arrow",
+    "PIL.": "datason.handlers.images",
+    "sklearn.": "datason.handlers.sklearn",
     "decimal.": _STDLIB,
     "fractions.": _STDLIB,
     "pathlib.": _STDLIB,
     "zoneinfo.": _STDLIB,
 }
+# Tags of datason 0.x that named a class to import: never decoded, never a reason to load a handler.
+_NEVER_DECODED = frozenset({"sklearn.model"})
 _INSTALL_HINTS: dict[str, str] = {
     "datason.handlers.numpy": "numpy (pip install 'datason[numpy]')",
     "datason.handlers.pandas": "pandas (pip install 'datason[pandas]')",
+    "datason.handlers.torch": "torch (pip install 'datason[torch]')",
+    "datason.handlers.scipy": "scipy (pip install 'datason[scipy]')",
+    "datason.handlers.polars": "polars (pip install 'datason[polars]')",
+    "datason.handlers.arrow": "pyarrow (pip install 'datason[arrow]')",
+    "datason.handlers.images": "Pillow (pip install 'datason[images]')",
+    "datason.handlers.sklearn": "scikit-learn and skops (pip install 'datason[sklearn]')",
 }
 
 
@@ -171,12 +200,14 @@ class Registry:
         handler = self._by_type.get(cls)
         if handler is not None:
             return handler
-        module = _LAZY_MODULES.get(cls.__module__.partition(".")[0])
-        if module is not None and module not in self._loaded:
-            self._load(module)
-            handler = self._by_type.get(cls)
-            if handler is not None:
-                return handler
+        # A library's own types, or a user class built on one (a pydantic model): load its handlers.
+        for base in cls.__mro__[:-1]:
+            module = _LAZY_MODULES.get(base.__module__.partition(".")[0])
+            if module is not None and module not in self._loaded:
+                self._load(module)
+                handler = self._by_type.get(cls)
+                if handler is not None:
+                    return handler
         for candidate in self._subclass_handlers:
             if issubclass(cls, candidate.types):
                 return candidate
@@ -184,7 +215,7 @@ class Registry:
 
     def for_tag(self, tag: str) -> TypeHandler | None:
         handler = self._by_tag.get(tag)
-        if handler is not None:
+        if handler is not None or tag in _NEVER_DECODED:
             return handler
         for prefix, module in _LAZY_TAG_PREFIXES.items():
             if tag.startswith(prefix) and module not in self._loaded:
@@ -194,6 +225,8 @@ class Registry:
 
     def missing_library(self, tag: str) -> str | None:
         """The install hint when ``tag`` belongs to an optional library that is not installed."""
+        if tag in _NEVER_DECODED:
+            return None
         for prefix, module in _LAZY_TAG_PREFIXES.items():
             if tag.startswith(prefix) and self._loaded.get(module) is False:
                 return _INSTALL_HINTS.get(module)

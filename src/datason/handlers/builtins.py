@@ -7,6 +7,8 @@ What each type becomes (typed payload | plain form):
 - ``tuple``, ``set``, ``frozenset``: tags ``tuple`` / ``set`` / ``frozenset``, a list (sets sorted when
   their items compare) | the list
 - ``range``: tag ``range``, ``{"start", "stop", "step"}`` | the same object
+- ``collections.OrderedDict`` / ``Counter``: tags of those names, ``[[key, value], ...]`` | an object;
+  ``collections.deque``: ``{"items": [...], "maxlen": n | null}`` | the list
 - ``datetime``: tag ``datetime``, ISO 8601 string; ``{"iso", "tz"?, "tzname"?, "fold"?}`` when the ISO
   string alone would lose the zone name or fold | ISO string (or epoch seconds/ms per ``date_format``)
 - ``date``: tag ``date``, ``"YYYY-MM-DD"``; ``time``: tag ``time``, ISO string or the object form above
@@ -25,6 +27,7 @@ are handled by the codec itself.
 from __future__ import annotations
 
 import binascii
+import collections
 import datetime as dt
 import re
 import uuid
@@ -129,6 +132,51 @@ _add((), "float", _codec_only, _dec_float)
 _add((), "dict", _codec_only, _dec_dict)
 
 # --- containers ------------------------------------------------------------------------------------
+
+
+def _pairs(obj: Any, ctx: EncodeContext) -> list[list[Any]]:
+    return [[k, v] for k, v in obj.items()]
+
+
+def _from_pairs(payload: Any, what: str) -> list[tuple[Any, Any]]:
+    pairs = []
+    for pair in _expect(payload, list, what):
+        if type(pair) is not list or len(pair) != 2:
+            raise DeserializationError(f"{what} payload must be a list of [key, value] pairs")
+        pairs.append((pair[0], pair[1]))
+    return pairs
+
+
+def _dec_deque(payload: Any, ctx: DecodeContext) -> collections.deque[Any]:
+    _expect(payload, dict, "collections.deque")
+    maxlen = payload.get("maxlen")
+    if maxlen is not None and (type(maxlen) is not int or maxlen < 0):
+        raise DeserializationError("deque maxlen must be a non-negative int or null")
+    return collections.deque(_expect(payload.get("items"), list, "deque items"), maxlen)
+
+
+def _dec_counter(payload: Any, ctx: DecodeContext) -> collections.Counter[Any]:
+    try:
+        return collections.Counter(dict(_from_pairs(payload, "collections.Counter")))
+    except TypeError:
+        raise DeserializationError("Counter key is not hashable") from None
+
+
+_add(
+    collections.OrderedDict,
+    "collections.OrderedDict",
+    _pairs,
+    lambda p, c: collections.OrderedDict(_from_pairs(p, "collections.OrderedDict")),
+    lambda o, c: dict(o),
+)
+_add(
+    collections.deque,
+    "collections.deque",
+    lambda o, c: {"items": list(o), "maxlen": o.maxlen},
+    _dec_deque,
+    lambda o, c: list(o),
+)
+_add(collections.Counter, "collections.Counter", _pairs, _dec_counter, lambda o, c: dict(o))
 
 
 def _set_items(obj: set[Any] | frozenset[Any], ctx: EncodeContext) -> list[Any]:
