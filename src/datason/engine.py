@@ -76,7 +76,9 @@ def write_native(obj: Any, *, sort_keys: bool) -> bytes | None:
     import orjson
 
     try:
-        option = orjson.OPT_PASSTHROUGH_DATACLASS | (orjson.OPT_SORT_KEYS if sort_keys else 0)
+        # Dataclasses and subclasses of str/int/dict/list are refused, so registered hooks decide them.
+        option = orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_PASSTHROUGH_SUBCLASS
+        option |= orjson.OPT_SORT_KEYS if sort_keys else 0
         return orjson.dumps(obj, option=option)
     except orjson.JSONEncodeError:
         return None

@@ -1,8 +1,9 @@
 """Plain-mode fast path: orjson writes the user's object directly when that gives datason's plain output.
 
-orjson writes natively, and exactly as plain mode does, the JSON types, tuples, str/int/dict/list
-subclasses, UUIDs, datetimes, dates, times and Enums (their values); it refuses everything else
-(dataclasses are passed through to refusal, so registered hooks apply), and then the full encoder runs.
+orjson writes natively, and exactly as plain mode does, the JSON types, tuples, UUIDs, datetimes, dates,
+times and Enums (their values); it refuses everything else (dataclasses and subclasses of str/int/dict/list
+are passed through to refusal, so registered hooks apply: a scipy ``dok_matrix`` is a dict subclass), and
+then the full encoder runs.
 Limits need no walk when the output proves them: orjson refuses nesting deeper than 254, a document of
 n bytes holds no string longer than n and no container with more than n/2 items. Otherwise
 ``plain_native`` checks in one allocation-free walk (C, or ``_walk``); a value it cannot vouch for
