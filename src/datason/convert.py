@@ -1,35 +1,53 @@
 """Typed decode: validate a decoded value into a type the caller names (``loads(s, type=list[Point])``).
 
-msgspec does the work for dataclasses, Enums, TypedDicts, NamedTuples, msgspec Structs,
-``list[...]``/``dict[...]``/``tuple[...]``/``Optional``/``Union`` and the stdlib scalar types
-(ISO strings become datetimes, canonical strings UUIDs). Types msgspec does not know
-(pydantic models) go through pydantic's ``TypeAdapter`` when pydantic is installed.
-Failures raise ``DeserializationError`` with the path msgspec or pydantic reports.
+msgspec drives the conversion: dataclasses, attrs classes, Enums, TypedDicts, NamedTuples, msgspec
+Structs, ``list[...]``/``dict[...]``/``tuple[...]``/``Optional``/``Union`` and the stdlib scalar types
+(ISO strings become datetimes, canonical strings UUIDs), with msgspec's strict typing (``"1"`` is not an
+int). A pydantic model met anywhere inside the type (a field of a dataclass, an item of a list, a value
+of a TypedDict...) is validated by pydantic itself (``Model.model_validate``: its validators, aliases and
+lax coercions apply), so a pydantic model behaves the same at the top and deep inside.
+
+Types msgspec refuses to build (a union of several classes, such as ``Cat | Dog`` of pydantic models)
+go through pydantic's ``TypeAdapter`` as a whole when pydantic is installed.
+
+Failures raise ``DeserializationError`` with the path of the offending value (``$[2].score``) and a
+reason that never quotes the input: messages of custom validators are replaced by their error kind.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 import sys
+from collections.abc import Callable
 from typing import Any
 
-from .errors import DeserializationError
+from .errors import DeserializationError, path_segment
 
 __all__ = ["convert"]
 
 _AT = re.compile(r" - at `(\$[^`]*)`$")
+# msgspec messages that quote the input value: keep the words, drop the value.
+_QUOTES_INPUT = re.compile(r"^(Invalid enum value)\b.*$", re.DOTALL)
+_MAX_REASON = 200
 
 
 def convert(value: Any, target: Any) -> Any:
     import msgspec  # imported on first typed decode: it costs more at start-up than the rest of datason
 
+    failures: list[Any] = []  # the pydantic error a model raised inside msgspec's walk
+    hook = _model_hook(failures) if "pydantic" in sys.modules else None
     try:
-        return msgspec.convert(value, type=target)
+        return msgspec.convert(value, type=target, dec_hook=hook)
     except msgspec.ValidationError as exc:
         message = str(exc)
         match = _AT.search(message)
         path = match.group(1) if match else "$"
+        if failures:
+            inner, reason = _pydantic_error(failures[-1])
+            raise DeserializationError(reason, path=path + inner[1:], type_name=_name(target)) from None
         reason = message[: match.start()] if match else message
+        reason = _QUOTES_INPUT.sub(r"\1", reason)[:_MAX_REASON]
         raise DeserializationError(
             f"does not match the requested type: {reason}", path=path, type_name=_name(target)
         ) from None
@@ -39,20 +57,78 @@ def convert(value: Any, target: Any) -> Any:
     return _pydantic(value, target)
 
 
+def _model_hook(failures: list[Any]) -> Callable[[type, Any], Any]:
+    """msgspec's ``dec_hook``: pydantic models are validated by pydantic; other classes by ``isinstance``."""
+    import pydantic
+
+    def hook(cls: type, obj: Any) -> Any:
+        if isinstance(cls, type) and issubclass(cls, pydantic.BaseModel):
+            try:
+                return cls.model_validate(obj)
+            except pydantic.ValidationError as exc:
+                failures.append(exc)
+                raise ValueError("invalid model") from None
+        if isinstance(cls, type) and isinstance(obj, cls):
+            return obj
+        raise ValueError(f"Expected `{getattr(cls, '__qualname__', 'object')}`")
+
+    return hook
+
+
 def _pydantic(value: Any, target: Any) -> Any:
     import pydantic
 
     try:
-        return pydantic.TypeAdapter(target).validate_python(value)
-    except pydantic.ValidationError as exc:
-        first = exc.errors()[0]
-        path = "$" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in first.get("loc", ()))
-        raise DeserializationError(
-            f"does not match the requested type: {first.get('msg')}", path=path, type_name=_name(target)
-        ) from None
-    except pydantic.PydanticSchemaGenerationError:
+        adapter = _adapter(target)
+    except pydantic.PydanticUserError:  # includes PydanticSchemaGenerationError
         raise DeserializationError("type is not supported for typed decode", type_name=_name(target)) from None
+    try:
+        return adapter.validate_python(value)
+    except pydantic.ValidationError as exc:
+        path, reason = _pydantic_error(exc)
+        raise DeserializationError(reason, path=path, type_name=_name(target)) from None
+
+
+def _adapter(target: Any) -> Any:
+    try:
+        return _cached_adapter(target)
+    except TypeError:  # an unhashable type expression: build it uncached
+        import pydantic
+
+        return pydantic.TypeAdapter(target)
+
+
+@functools.lru_cache(maxsize=256)
+def _cached_adapter(target: Any) -> Any:
+    import pydantic
+
+    return pydantic.TypeAdapter(target)
+
+
+@functools.cache
+def _builtin_error_kinds() -> frozenset[str]:
+    import typing
+
+    from pydantic_core import core_schema
+
+    # value_error and assertion_error carry the text of a user's validator, which may quote the input.
+    return frozenset(typing.get_args(core_schema.ErrorType)) - {"value_error", "assertion_error"}
+
+
+def _pydantic_error(exc: Any) -> tuple[str, str]:
+    """The path and a value-free reason of a pydantic ``ValidationError``'s first error."""
+    first = exc.errors(include_url=False, include_input=False, include_context=False)[0]
+    path = "$" + "".join(path_segment(p) for p in first.get("loc", ()))
+    kind = str(first.get("type", "error"))
+    if kind in _builtin_error_kinds():
+        reason = str(first.get("msg", kind))[:_MAX_REASON]
+    else:
+        reason = f"validator failed ({kind[:64]})"
+    count = exc.error_count()
+    more = f" (and {count - 1} more error{'s' if count > 2 else ''})" if count > 1 else ""
+    return path, f"does not match the requested type: {reason}{more}"
 
 
 def _name(target: Any) -> str:
-    return getattr(target, "__qualname__", None) or repr(target)
+    name = getattr(target, "__qualname__", None) or repr(target)
+    return name if len(name) <= 120 else name[:117] + "..."
