@@ -13,6 +13,7 @@ import datason
 DOC = pathlib.Path(__file__).resolve().parent.parent / "docs" / "wire-format.md"
 INLINE = re.compile(r"`(\{\"__datason_type__\".*?\})`")
 BLOCK = re.compile(r"^```json\n(.*?)^```", re.S | re.M)
+PLACEHOLDER = re.compile(r'"<[^"]*>"')
 
 
 def _is_envelope(text: str) -> bool:
@@ -29,7 +30,8 @@ def _examples() -> list[str]:
     found = INLINE.findall(text)
     for block in BLOCK.findall(text):
         found += [block.strip()] if _is_envelope(block) else block.splitlines()
-    return [f for f in found if _is_envelope(f)]
+    # Schematic examples ("data": "<base64 of ...>") show a shape, not a value: not run.
+    return [f for f in found if _is_envelope(f) and not PLACEHOLDER.search(f)]
 
 
 def test_the_doc_has_an_example_per_core_tag() -> None:
