@@ -13,7 +13,7 @@ import datason
 DOC = pathlib.Path(__file__).resolve().parent.parent / "docs" / "wire-format.md"
 INLINE = re.compile(r"`(\{\"__datason_type__\".*?\})`")
 BLOCK = re.compile(r"^```json\n(.*?)^```", re.S | re.M)
-PLACEHOLDER = re.compile(r'"<[^"]*>"')
+PLACEHOLDER = re.compile(r'"(<[^"]*>|\.\.\.)"')
 
 
 def _is_envelope(text: str) -> bool:

@@ -78,7 +78,7 @@ class Encoder:
         except RecursionError:
             raise SecurityError("nesting too deep for the interpreter stack; lower max_depth") from None
         except SecurityError as exc:
-            raise _circular(obj, exc) from None
+            raise _circular(obj, exc, self.max_depth) from None
 
     def dumpb(self, obj: Any, *, sort_keys: bool) -> bytes:
         """Compact JSON bytes: written in one C pass when built, else the tree through the JSON engine."""
@@ -88,7 +88,7 @@ class Encoder:
             except RecursionError:
                 raise SecurityError("nesting too deep for the interpreter stack; lower max_depth") from None
             except SecurityError as exc:
-                raise _circular(obj, exc) from None
+                raise _circular(obj, exc, self.max_depth) from None
         return write(self.encode(obj), sort_keys=sort_keys)
 
     # --- dispatch ------------------------------------------------------------------------------------
@@ -195,7 +195,7 @@ class Encoder:
         handler = REGISTRY.for_type(t)
         if handler is None:
             return self.unregistered(obj, t, depth)
-        if self.strict and (handler.untagged or t not in handler.types):
+        if self.strict and (handler.untagged or (t not in handler.types and not handler.keeps_class)):
             raise SerializationError("strict mode: this type would not round-trip; register it", type_name=type_name(t))
         ctx, outer = self.ctx, self.ctx.depth
         try:
@@ -299,9 +299,9 @@ class Encoder:
             raise SecurityError(f"nesting deeper than max_depth={self.max_depth}", type_name=type(obj).__name__)
 
 
-def _circular(root: Any, exc: SecurityError) -> DatasonError:
+def _circular(root: Any, exc: SecurityError, max_depth: int) -> DatasonError:
     """A depth error is reworded as a circular reference when the value reaches itself (error path only)."""
-    if exc.reason.startswith("nesting deeper") and _has_cycle(root):
+    if exc.reason.startswith("nesting deeper") and _has_cycle(root, max_depth + 1):
         return SerializationError("circular reference", path=exc.path, type_name=exc.type_name)
     return exc
 
@@ -316,13 +316,17 @@ def _children(node: Any) -> Any:
     return ()
 
 
-def _has_cycle(root: Any) -> bool:
-    """Whether a container reaches itself through containers and dataclass fields (iterative DFS)."""
+def _has_cycle(root: Any, limit: int) -> bool:
+    """Whether a container reaches itself within ``limit`` levels (iterative DFS).
+
+    A cycle shorter than the depth limit repeats on the path that hit the limit, so looking
+    that deep is enough; a longer one is reported as the depth error it also is.
+    """
     on_path, done = {id(root)}, set()
     stack = [(root, iter(_children(root)))]
     while stack:
         node, items = stack[-1]
-        for child in items:
+        for child in items if len(stack) <= limit else ():
             cid = id(child)
             if cid in on_path:
                 return True

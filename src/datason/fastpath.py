@@ -1,13 +1,9 @@
 """Plain-mode fast path: orjson writes the user's object directly when that gives datason's plain output.
 
-orjson writes natively, and exactly as plain mode does, the JSON types, tuples, UUIDs, datetimes, dates,
-times and Enums (their values); it refuses everything else (dataclasses and subclasses of str/int/dict/list
-are passed through to refusal, so registered hooks apply: a scipy ``dok_matrix`` is a dict subclass), and
-then the full encoder runs.
-Limits need no walk when the output proves them: orjson refuses nesting deeper than 254, a document of
-n bytes holds no string longer than n and no container with more than n/2 items. Otherwise
-``plain_native`` checks in one allocation-free walk (C, or ``_walk``); a value it cannot vouch for
-takes the full encoder, which also produces any error with its path.
+``plain_native`` vouches for the object in one allocation-free walk (C, or ``_walk``): only exact JSON
+types, tuples, UUIDs and naive/UTC datetimes and dates, which orjson writes exactly as plain mode does,
+within every limit. Anything else takes the full encoder, which also produces any error with its path.
+orjson is still told to refuse dataclasses and subclasses of str/int/dict/list, as a second line.
 """
 
 from __future__ import annotations
@@ -19,11 +15,8 @@ from typing import Any
 from ._native import speedups as _speedups
 from .config import SerializationConfig
 from .engine import write_native
-from .registry import REGISTRY
 
-__all__ = ["ORJSON_MAX_DEPTH", "plain_dumpb", "plain_native"]
-
-ORJSON_MAX_DEPTH = 254  # orjson.dumps refuses deeper nesting (checked by the test suite)
+__all__ = ["plain_dumpb", "plain_native"]
 
 _LEAVES = frozenset({float, bool, type(None)})
 # orjson writes these as strings of at most this many characters
@@ -42,18 +35,15 @@ def eligible(config: SerializationConfig) -> bool:
 
 
 def plain_dumpb(obj: Any, config: SerializationConfig, *, sort_keys: bool) -> bytes | None:
-    """The plain JSON of ``obj`` written by orjson, or None when the full encoder must write it."""
-    if not eligible(config):
+    """The plain JSON of ``obj`` written by orjson, or None when the full encoder must write it.
+
+    The check walk always runs first: besides the limits, it keeps orjson from seeing anything it
+    would not bound itself (orjson 3.13 crashes on tuples nested ~100,000 deep: it limits only
+    lists and dicts).
+    """
+    if not eligible(config) or not plain_native(obj, config):
         return None
-    if REGISTRY.native_overridden:  # a registered hook for a type orjson writes natively: walk first
-        return write_native(obj, sort_keys=sort_keys) if plain_native(obj, config) else None
-    out = write_native(obj, sort_keys=sort_keys)
-    if out is None:
-        return None
-    n = len(out)
-    if config.max_depth >= ORJSON_MAX_DEPTH and n <= config.max_string_length and n < 2 * config.max_size:
-        return out
-    return out if plain_native(obj, config) else None
+    return write_native(obj, sort_keys=sort_keys)
 
 
 def plain_native(obj: Any, config: SerializationConfig) -> bool:

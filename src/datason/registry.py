@@ -13,11 +13,9 @@ a tag of its namespace is read.
 
 from __future__ import annotations
 
-import datetime
 import enum
 import importlib
 import threading
-import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -62,6 +60,8 @@ class TypeHandler:
     - ``decode(payload, ctx)`` rebuilds the object. The payload's own tagged values
       are already decoded, unless ``revive_payload`` is False (then call ``ctx.decode``).
     - ``plain(obj, ctx)`` returns the plain-mode (untagged) form; defaults to ``encode``.
+    - ``keeps_class``: with ``subclasses``, the payload records the exact class (an Arrow IPC schema,
+      a skops file), so subclasses round-trip too and strict mode accepts them.
     - ``untagged``: a family of user classes (pydantic models, ...) that has a natural JSON form but
       no tag to rebuild the class from: typed mode writes that form untagged (strict mode refuses),
       and ``loads(s, type=Cls)`` rebuilds it.
@@ -71,6 +71,7 @@ class TypeHandler:
         "aliases",
         "decode",
         "encode",
+        "keeps_class",
         "payload_is_json",
         "plain",
         "revive_payload",
@@ -93,8 +94,10 @@ class TypeHandler:
         revive_payload: bool = True,
         aliases: tuple[str, ...] = (),
         untagged: bool = False,
+        keeps_class: bool = False,
     ) -> None:
         self.types = types
+        self.keeps_class = keeps_class
         self.untagged = untagged
         self.tag = tag
         self.encode = encode
@@ -165,9 +168,6 @@ class Registry:
         self._subclass_handlers: list[TypeHandler] = []
         self._loaded: dict[str, bool] = {}  # handler module -> imported successfully
         self._lock = threading.RLock()
-        # True once a type that orjson writes natively (an Enum, a str/int/dict/... or datetime/UUID
-        # subclass) has a registered handler: plain output must then come from datason's hooks.
-        self.native_overridden = False
 
     def add(self, handler: TypeHandler, *, replace: bool = False) -> None:
         with self._lock:
@@ -245,7 +245,6 @@ class Registry:
 
 
 REGISTRY = Registry()
-_ORJSON_NATIVE = (enum.Enum, str, int, float, list, dict, tuple, datetime.date, datetime.time, uuid.UUID)
 
 
 def register_type(
@@ -275,8 +274,6 @@ def register_type(
         encode = encode or default_encode
         decode = decode or default_decode
     enc, dec = encode, decode
-    if issubclass(cls, _ORJSON_NATIVE):
-        REGISTRY.native_overridden = True
     handler = TypeHandler(
         types=(cls,),
         tag=tag,

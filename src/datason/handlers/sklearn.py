@@ -169,4 +169,4 @@ def _decode(payload: Any, ctx: DecodeContext) -> Any:
         raise DeserializationError(f"skops cannot load this data ({type(exc).__name__})") from None
 
 
-_add(sklearn.base.BaseEstimator, _TAG, _encode, _decode, _plain, subclasses=True)
+_add(sklearn.base.BaseEstimator, _TAG, _encode, _decode, _plain, subclasses=True, keeps_class=True)

@@ -1,0 +1,148 @@
+"""Handlers for Polars DataFrame and Series (imported lazily: ``import datason`` never imports Polars).
+
+What each type becomes (typed payload | plain form); docs/wire-format.md section 11 has the exact layout:
+
+- ``polars.DataFrame``: tag ``polars.DataFrame``, ``{"format": "arrow-stream", "data": BASE64}``, the frame
+  as Polars writes an Arrow IPC stream (``write_ipc_stream``, uncompressed): every dtype is kept, including
+  ``Categorical``, ``Enum`` (its categories and their order), ``Datetime`` unit and time zone, ``Date``,
+  ``Duration``, ``Decimal``, ``List``, ``Struct`` and ``Null`` | per ``dataframe_orient``: ``records``
+  (default), ``split``, ``columns``, ``index``, ``values`` as pandas lays them out for a frame with a default
+  ``RangeIndex``; values in their plain forms (datetimes ISO, NaN per ``nan_handling``, categoricals as
+  strings)
+- ``polars.Series``: tag ``polars.Series``, the same payload for a one-column frame whose column is the
+  series (its name is the column name) | list of values
+
+Readers decode the base64 (its length checked against ``max_bytes`` first) and read it with
+``polars.read_ipc_stream`` from memory only; the row count is checked against ``max_size``. Anything
+malformed raises ``DeserializationError`` naming only the kind of failure. PyArrow is not needed.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from typing import Any
+
+import polars as pl
+
+from ..errors import DatasonError, DeserializationError, SecurityError, SerializationError
+from ..registry import REGISTRY, DecodeContext, EncodeContext, TypeHandler
+from .builtins import b64decode, b64encode
+
+__all__: list[str] = []
+
+FORMAT = "arrow-stream"
+
+
+# --- typed mode ----------------------------------------------------------------------------------------
+
+
+def _enc_frame(df: pl.DataFrame, ctx: EncodeContext) -> dict[str, str]:
+    buf = io.BytesIO()
+    df.write_ipc_stream(buf, compression="uncompressed")
+    return {"format": FORMAT, "data": b64encode(buf.getbuffer())}
+
+
+def _read(payload: Any, ctx: DecodeContext, what: str) -> pl.DataFrame:
+    cfg = ctx.config
+    if type(payload) is not dict or set(payload) != {"format", "data"}:
+        raise DeserializationError(f"{what} payload must be an object with format and data")
+    if payload["format"] != FORMAT:
+        raise DeserializationError(f"{what} payload format must be {FORMAT!r}")
+    data = payload["data"]
+    if type(data) is not str:
+        raise DeserializationError(f"{what} data must be a base64 string")
+    if len(data) // 4 * 3 > cfg.max_bytes:
+        raise SecurityError(f"{what} data larger than max_bytes={cfg.max_bytes}")
+    raw = b64decode(data)
+    try:
+        df = pl.read_ipc_stream(io.BytesIO(raw))
+    except Exception as exc:  # polars' messages may quote the bytes: report only the kind
+        raise DeserializationError(f"invalid Arrow IPC stream ({type(exc).__name__})") from None
+    if df.height > cfg.max_size:
+        raise SecurityError(f"{what} has more rows than max_size={cfg.max_size}")
+    if df.estimated_size() > cfg.max_bytes:
+        raise SecurityError(f"{what} larger than max_bytes={cfg.max_bytes}")
+    return df
+
+
+def _dec_frame(payload: Any, ctx: DecodeContext) -> pl.DataFrame:
+    return _read(payload, ctx, "polars.DataFrame")
+
+
+def _enc_series(s: pl.Series, ctx: EncodeContext) -> dict[str, str]:
+    return _enc_frame(s.to_frame(), ctx)
+
+
+def _dec_series(payload: Any, ctx: DecodeContext) -> pl.Series:
+    df = _read(payload, ctx, "polars.Series")
+    if df.width != 1:
+        raise DeserializationError("polars.Series stream must have exactly one column")
+    return df.to_series(0)
+
+
+# --- plain mode ----------------------------------------------------------------------------------------
+
+
+def _check_rows(n: int, ctx: EncodeContext) -> None:
+    if n > ctx.config.max_size:
+        raise SecurityError(f"more rows than max_size={ctx.config.max_size}")
+
+
+def _plain_frame(df: pl.DataFrame, ctx: EncodeContext) -> Any:
+    """Laid out as pandas does with a default RangeIndex (the same as the pandas handler for ``to_pandas()``)."""
+    _check_rows(df.height, ctx)
+    names = df.columns
+    columns = [s.to_list() for s in df.get_columns()]
+    n = df.height
+    orient = ctx.config.dataframe_orient
+    rows = [list(row) for row in zip(*columns, strict=True)] if columns else [[] for _ in range(n)]
+    if orient == "values":
+        return ctx.encode(rows)
+    if orient == "split":
+        return ctx.encode({"columns": names, "index": list(range(n)), "data": rows})
+    if orient == "table":
+        raise SerializationError("dataframe_orient='table' is not supported for polars frames")
+    if orient == "records":
+        return ctx.encode([dict(zip(names, row, strict=True)) for row in rows])
+    if orient == "index":
+        return ctx.encode({i: dict(zip(names, row, strict=True)) for i, row in enumerate(rows)})
+    return ctx.encode({name: dict(enumerate(col)) for name, col in zip(names, columns, strict=True)})
+
+
+def _plain_series(s: pl.Series, ctx: EncodeContext) -> Any:
+    _check_rows(len(s), ctx)
+    return ctx.encode(s.to_list())
+
+
+# --- registration ----------------------------------------------------------------------------------------
+
+
+def _guarded(decode: Callable[[Any, DecodeContext], Any]) -> Callable[[Any, DecodeContext], Any]:
+    def guarded(payload: Any, ctx: DecodeContext) -> Any:
+        try:
+            return decode(payload, ctx)
+        except DatasonError:
+            raise
+        except Exception as exc:  # only the exception's kind is reported
+            raise DeserializationError(f"invalid payload ({type(exc).__name__})") from None
+
+    return guarded
+
+
+def _add(types: tuple[type, ...], tag: str, encode: Any, decode: Any, plain: Any) -> None:
+    REGISTRY.add(
+        TypeHandler(
+            types=types,
+            tag=tag,
+            encode=encode,
+            decode=_guarded(decode),
+            plain=plain,
+            payload_is_json=True,
+            revive_payload=False,
+        )
+    )
+
+
+_add((pl.DataFrame,), "polars.DataFrame", _enc_frame, _dec_frame, _plain_frame)
+_add((pl.Series,), "polars.Series", _enc_series, _dec_series, _plain_series)
