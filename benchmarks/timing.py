@@ -1,6 +1,6 @@
 """Interleaved timing: every round runs every contender once, so machine noise hits all alike.
 
-Stdlib only (the datason 0.13 worker imports it too). Each call is timed with
+Stdlib only (the workers in foreign virtualenvs import it too). Each call is timed with
 ``perf_counter_ns`` after a ``gc.collect()``; the collector stays enabled during
 the call, as it is in real use. Odd rounds run the contenders in reverse order to
 cancel order effects. Results are medians and minimums in milliseconds, plus the
@@ -12,9 +12,13 @@ from __future__ import annotations
 
 import dataclasses
 import gc
+import json
 import statistics
+import sys
 import time
+import warnings
 from collections.abc import Callable, Mapping
+from typing import Any
 
 # A remote contender runs one round elsewhere (e.g. in a worker process) and returns {name: ms}.
 Remote = Callable[[], Mapping[str, float]]
@@ -68,3 +72,63 @@ def interleave(
             for name, ms in round_ms.items():
                 samples.setdefault(name, []).append(ms)
     return summarize(samples)
+
+
+def serve(calls: Mapping[str, Mapping[str, Callable[[], object]]], head: Mapping[str, Any]) -> None:
+    """Worker side of a remote contender: print ``head`` as one JSON line, then for each workload key
+    read on stdin run one round of its calls and print ``{name: ms}``; stop at EOF."""
+    print(json.dumps(head), flush=True)
+    for line in sys.stdin:
+        key = line.strip()
+        print(json.dumps({name: time_call(fn) for name, fn in calls[key].items()}), flush=True)
+
+
+# A worker's contender: name -> (section, label, call); see check_calls.
+Spec = tuple[str, str, Callable[[], object]]
+
+
+def check_calls(
+    specs: Mapping[str, Spec],
+    describe: Callable[[object], dict[str, Any]],
+    refuse: Callable[[object], str] = lambda out: "",
+) -> tuple[dict[str, Callable[[], object]], dict[str, Any]]:
+    """Run every call once, untimed (it checks fidelity and warms caches); return (calls that worked, checks).
+
+    checks: ``labels`` {name: [section, label]}, ``fidelity`` {name: describe(result) or {"error": ...}} for
+    decodes and round trips, ``sizes`` {name: output bytes} for encodes.
+    An encode whose output ``refuse`` explains (non-empty text) counts as failed and is not timed.
+    """
+    calls: dict[str, Callable[[], object]] = {}
+    checks: dict[str, Any] = {"labels": {}, "fidelity": {}, "sizes": {}}
+    for name, (section, label, fn) in specs.items():
+        checks["labels"][name] = [section, label]
+        try:
+            out = fn()
+            why = refuse(out) if section == "encode" else ""
+        except Exception as exc:
+            why = f"{type(exc).__name__}: {str(exc)[:200]}"
+        if why:
+            checks["fidelity"][name] = {"error": why}
+            continue
+        calls[name] = fn
+        if section == "encode":
+            checks["sizes"][name] = len(out.encode() if isinstance(out, str) else out)
+        else:
+            checks["fidelity"][name] = describe(out)
+    return calls, checks
+
+
+def build_checked(
+    keys: list[str], build: Callable[[str], tuple[dict[str, Callable[[], object]], dict[str, Any]]]
+) -> tuple[dict[str, dict[str, Callable[[], object]]], dict[str, Any]]:
+    """Run a worker's ``build(key)`` per workload, recording the warnings it raised (once each) in its checks;
+    then silence warnings, which the timed rounds would repeat."""
+    calls: dict[str, dict[str, Callable[[], object]]] = {}
+    checks: dict[str, Any] = {}
+    for key in keys:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            calls[key], checks[key] = build(key)
+        checks[key]["warnings"] = sorted({f"{w.category.__name__}: {w.message}" for w in caught})
+    warnings.simplefilter("ignore")
+    return calls, checks

@@ -1409,6 +1409,13 @@ static inline int native_leaf(const Limits *lim, PyObject *obj) {
     if (t == &PyUnicode_Type) return text_ok(obj, lim->max_str);
     if (t == &PyFloat_Type || t == &PyBool_Type || obj == Py_None) return 1;
     if (t == &PyLong_Type) return int_in_range(obj);
+    /* orjson writes these as strings of at most 36, 32 and 10 characters. */
+    if ((PyObject *)t == UUID_TYPE) return lim->max_str >= 36;
+    if (t == PyDateTimeAPI->DateTimeType) {
+        PyObject *tz = PyDateTime_DATE_GET_TZINFO(obj);
+        return (tz == Py_None || tz == PyDateTime_TimeZone_UTC) && lim->max_str >= 32;
+    }
+    if (t == PyDateTimeAPI->DateType) return lim->max_str >= 10;
     return 2;
 }
 
@@ -1443,13 +1450,6 @@ static int native(const Limits *lim, PyObject *obj, Py_ssize_t depth) {
         }
         Py_LeaveRecursiveCall();
         return r; /* plain mode writes the marker keys as they are, like any other key */
-    }
-    /* orjson writes these as strings of at most 36, 10 and 32 characters. */
-    if ((PyObject *)t == UUID_TYPE) return lim->max_str >= 36;
-    if (t == PyDateTimeAPI->DateType) return lim->max_str >= 10;
-    if (t == PyDateTimeAPI->DateTimeType) {
-        PyObject *tz = PyDateTime_DATE_GET_TZINFO(obj);
-        return (tz == Py_None || tz == PyDateTime_TimeZone_UTC) && lim->max_str >= 32;
     }
     return 0;
 }
