@@ -41,12 +41,13 @@ def plain_dumpb(obj: Any, config: SerializationConfig, *, sort_keys: bool) -> by
     would not bound itself (orjson 3.13 crashes on tuples nested ~100,000 deep: it limits only
     lists and dicts).
     """
-    if not eligible(config) or not plain_native(obj, config):
+    if not plain_native(obj, config):
         return None
     return write_native(obj, sort_keys=sort_keys)
 
 
 def plain_native(obj: Any, config: SerializationConfig) -> bool:
+    """Whether orjson writes ``obj`` exactly as plain mode under ``config`` would, within its limits."""
     if not eligible(config):
         return False
     try:
