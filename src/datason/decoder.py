@@ -151,8 +151,11 @@ class Decoder:
                 exc.type_name = tag
                 exc.args = (exc._render(),)
             raise
-        except (TypeError, ValueError, KeyError, IndexError, ArithmeticError, AttributeError) as exc:
-            # Foreign messages may quote the payload; name the exception kind only.
+        except (RecursionError, MemoryError):
+            raise
+        except Exception as exc:
+            # Libraries raise many kinds on a malformed payload and their messages may quote it:
+            # every handler's failure becomes a DeserializationError naming the exception kind only.
             raise DeserializationError(f"invalid payload ({type(exc).__name__})", type_name=tag) from None
 
     def string(self, text: str) -> Any:

@@ -22,7 +22,6 @@ URL, no pickled extension type (PyArrow does not unpickle). Each batch's size is
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import pyarrow as pa
@@ -196,25 +195,13 @@ def _check_rows(n: int, ctx: EncodeContext) -> None:
 # --- registration ----------------------------------------------------------------------------------------
 
 
-def _guarded(decode: Callable[[Any, DecodeContext], Any]) -> Callable[[Any, DecodeContext], Any]:
-    def guarded(payload: Any, ctx: DecodeContext) -> Any:
-        try:
-            return decode(payload, ctx)
-        except DatasonError:
-            raise
-        except Exception as exc:  # only the exception's kind is reported
-            raise DeserializationError(f"invalid payload ({type(exc).__name__})") from None
-
-    return guarded
-
-
 def _add(types: tuple[type, ...], tag: str, encode: Any, decode: Any, plain: Any, **kw: Any) -> None:
     REGISTRY.add(
         TypeHandler(
             types=types,
             tag=tag,
             encode=encode,
-            decode=_guarded(decode),
+            decode=decode,
             plain=plain,
             payload_is_json=True,
             revive_payload=False,

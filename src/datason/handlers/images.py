@@ -25,12 +25,11 @@ from __future__ import annotations
 
 import io
 import struct
-from collections.abc import Callable
 from typing import Any
 
 from PIL import Image
 
-from ..errors import DatasonError, DeserializationError, SecurityError, SerializationError
+from ..errors import DeserializationError, SecurityError, SerializationError
 from ..registry import REGISTRY, DecodeContext, EncodeContext, TypeHandler
 from .builtins import b64decode, b64encode
 
@@ -192,24 +191,12 @@ def _plain_image(im: Image.Image, ctx: EncodeContext) -> str:
 # --- registration ----------------------------------------------------------------------------------------
 
 
-def _guarded(decode: Callable[[Any, DecodeContext], Any]) -> Callable[[Any, DecodeContext], Any]:
-    def guarded(payload: Any, ctx: DecodeContext) -> Any:
-        try:
-            return decode(payload, ctx)
-        except DatasonError:
-            raise
-        except Exception as exc:  # only the exception's kind is reported
-            raise DeserializationError(f"invalid image payload ({type(exc).__name__})") from None
-
-    return guarded
-
-
 REGISTRY.add(
     TypeHandler(
         types=(Image.Image,),
         tag=_TAG,
         encode=_enc_image,
-        decode=_guarded(_dec_image),
+        decode=_dec_image,
         plain=_plain_image,
         subclasses=True,
         payload_is_json=True,

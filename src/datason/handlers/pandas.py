@@ -44,7 +44,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..errors import DatasonError, DeserializationError, SecurityError, SerializationError
+from ..errors import DeserializationError, SecurityError, SerializationError
 from ..registry import REGISTRY, DecodeContext, EncodeContext, TypeHandler
 from .builtins import zone_key
 from .numpy import array_from_payload, array_payload, plain_array
@@ -856,23 +856,8 @@ def _plain_interval(iv: Any, ctx: EncodeContext) -> Any:
 # --- registration ---------------------------------------------------------------------------------------
 
 
-def _guarded(decode: Callable[[Any, DecodeContext], Any]) -> Callable[[Any, DecodeContext], Any]:
-    """``decode`` with any pandas/NumPy exception on a malformed payload turned into ``DeserializationError``
-    (pandas raises many kinds, and their messages may quote the payload)."""
-
-    def guarded(payload: Any, ctx: DecodeContext) -> Any:
-        try:
-            return decode(payload, ctx)
-        except DatasonError:
-            raise
-        except Exception as exc:  # only the exception's kind is reported
-            raise DeserializationError(f"invalid payload ({type(exc).__name__})") from None
-
-    return guarded
-
-
 def _add(types: tuple[type, ...], tag: str, encode: Any, decode: Any, plain: Any, **kw: Any) -> None:
-    handler = TypeHandler(types=types, tag=tag, encode=encode, decode=_guarded(decode), plain=plain, **kw)
+    handler = TypeHandler(types=types, tag=tag, encode=encode, decode=decode, plain=plain, **kw)
     REGISTRY.add(handler)
 
 

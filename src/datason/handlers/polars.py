@@ -20,12 +20,11 @@ malformed raises ``DeserializationError`` naming only the kind of failure. PyArr
 from __future__ import annotations
 
 import io
-from collections.abc import Callable
 from typing import Any
 
 import polars as pl
 
-from ..errors import DatasonError, DeserializationError, SecurityError, SerializationError
+from ..errors import DeserializationError, SecurityError, SerializationError
 from ..registry import REGISTRY, DecodeContext, EncodeContext, TypeHandler
 from .builtins import b64decode, b64encode
 
@@ -118,25 +117,13 @@ def _plain_series(s: pl.Series, ctx: EncodeContext) -> Any:
 # --- registration ----------------------------------------------------------------------------------------
 
 
-def _guarded(decode: Callable[[Any, DecodeContext], Any]) -> Callable[[Any, DecodeContext], Any]:
-    def guarded(payload: Any, ctx: DecodeContext) -> Any:
-        try:
-            return decode(payload, ctx)
-        except DatasonError:
-            raise
-        except Exception as exc:  # only the exception's kind is reported
-            raise DeserializationError(f"invalid payload ({type(exc).__name__})") from None
-
-    return guarded
-
-
 def _add(types: tuple[type, ...], tag: str, encode: Any, decode: Any, plain: Any) -> None:
     REGISTRY.add(
         TypeHandler(
             types=types,
             tag=tag,
             encode=encode,
-            decode=_guarded(decode),
+            decode=decode,
             plain=plain,
             payload_is_json=True,
             revive_payload=False,
