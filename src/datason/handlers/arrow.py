@@ -28,7 +28,8 @@ import pyarrow as pa
 import pyarrow.ipc
 
 from ..errors import DatasonError, DeserializationError, SecurityError, SerializationError
-from ..registry import REGISTRY, DecodeContext, EncodeContext, TypeHandler
+from ..registry import DecodeContext, EncodeContext
+from .builtins import _add as add_handler
 from .builtins import b64decode, b64encode
 
 __all__: list[str] = []
@@ -196,18 +197,8 @@ def _check_rows(n: int, ctx: EncodeContext) -> None:
 
 
 def _add(types: tuple[type, ...], tag: str, encode: Any, decode: Any, plain: Any, **kw: Any) -> None:
-    REGISTRY.add(
-        TypeHandler(
-            types=types,
-            tag=tag,
-            encode=encode,
-            decode=decode,
-            plain=plain,
-            payload_is_json=True,
-            revive_payload=False,
-            **kw,
-        )
-    )
+    """IPC payloads are JSON already and decode whole: the codec neither walks nor revives them."""
+    add_handler(types, tag, encode, decode, plain, payload_is_json=True, revive_payload=False, **kw)
 
 
 _add((pa.Table,), "pyarrow.Table", _enc_table, _dec_table, _plain_table)

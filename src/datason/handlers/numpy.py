@@ -465,7 +465,7 @@ def _from_fields(fields: Any, dtype: np.dtype, shape: list[int], ctx: DecodeCont
 def _from_data(data: Any, dtype: np.dtype, shape: list[int], ctx: DecodeContext, revived: bool) -> np.ndarray:
     kind = dtype.kind
     if kind == "O":
-        flat = _flatten(data if revived else ctx.decode(data), shape)
+        flat = flatten_nested(data if revived else ctx.decode(data), shape)
         out = np.empty(len(flat), dtype=object)
         for i, item in enumerate(flat):
             out[i] = item
@@ -490,14 +490,14 @@ def _from_data(data: Any, dtype: np.dtype, shape: list[int], ctx: DecodeContext,
     return arr.reshape(shape).astype(dtype, copy=False)
 
 
-def _flatten(data: Any, shape: list[int]) -> list[Any]:
+def flatten_nested(data: Any, shape: list[int], *, tag: str = "numpy.ndarray") -> list[Any]:
     """The items of nested lists exactly ``len(shape)`` deep, checking every length on the way."""
     level = [data]
     for n in shape:
         nxt: list[Any] = []
         for item in level:
             if type(item) is not list or len(item) != n:
-                raise DeserializationError("data does not match the declared shape", type_name=_TAG)
+                raise DeserializationError("data does not match the declared shape", type_name=tag)
             nxt.extend(item)
         level = nxt
     return level
@@ -506,7 +506,7 @@ def _flatten(data: Any, shape: list[int]) -> list[Any]:
 def _numbers(data: Any, shape: list[int], kinds: str) -> np.ndarray:
     """``np.array`` of the data, which must come out with the declared shape and one of ``kinds``."""
     if not math.prod(shape):
-        _flatten(data, shape)
+        flatten_nested(data, shape)
         return np.zeros(shape, dtype="b" if kinds == "b" else "i8")
     try:
         arr = np.array(data)
@@ -523,7 +523,7 @@ def _integers(data: Any, shape: list[int], dtype: np.dtype) -> np.ndarray:
     try:
         arr = _numbers(data, shape, "iu")
     except DeserializationError:  # numpy infers float64 for ints mixing both sides of 2**63: go item by item
-        flat = _flatten(data, shape)
+        flat = flatten_nested(data, shape)
         if not all(type(item) is int for item in flat):
             raise DeserializationError("integer data must be ints", type_name=_TAG) from None
         try:
@@ -551,7 +551,7 @@ def _floats(data: Any, shape: list[int], dtype: np.dtype) -> np.ndarray:
 
 def _special_floats(data: Any, shape: list[int]) -> np.ndarray:
     out: list[float] = []
-    for item in _flatten(data, shape):
+    for item in flatten_nested(data, shape):
         t = type(item)
         if t is float or t is int:
             out.append(item)
@@ -563,7 +563,7 @@ def _special_floats(data: Any, shape: list[int]) -> np.ndarray:
 
 
 def _strings(data: Any, shape: list[int]) -> list[str]:
-    flat = _flatten(data, shape)
+    flat = flatten_nested(data, shape)
     if not all(type(item) is str for item in flat):
         raise DeserializationError("data items must be strings for this dtype", type_name=_TAG)
     return flat
@@ -579,7 +579,7 @@ def _datetimes(data: Any, shape: list[int]) -> list[str]:
 
 def _timedeltas(data: Any, shape: list[int], dtype: np.dtype) -> np.ndarray:
     counts = []
-    for item in _flatten(data, shape):
+    for item in flatten_nested(data, shape):
         if type(item) is int:
             counts.append(item)
         elif item == "NaT":

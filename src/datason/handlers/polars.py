@@ -25,7 +25,8 @@ from typing import Any
 import polars as pl
 
 from ..errors import DeserializationError, SecurityError, SerializationError
-from ..registry import REGISTRY, DecodeContext, EncodeContext, TypeHandler
+from ..registry import DecodeContext, EncodeContext
+from .builtins import _add as add_handler
 from .builtins import b64decode, b64encode
 
 __all__: list[str] = []
@@ -117,18 +118,9 @@ def _plain_series(s: pl.Series, ctx: EncodeContext) -> Any:
 # --- registration ----------------------------------------------------------------------------------------
 
 
-def _add(types: tuple[type, ...], tag: str, encode: Any, decode: Any, plain: Any) -> None:
-    REGISTRY.add(
-        TypeHandler(
-            types=types,
-            tag=tag,
-            encode=encode,
-            decode=decode,
-            plain=plain,
-            payload_is_json=True,
-            revive_payload=False,
-        )
-    )
+def _add(types: tuple[type, ...], tag: str, encode: Any, decode: Any, plain: Any, **kw: Any) -> None:
+    """IPC payloads are JSON already and decode whole: the codec neither walks nor revives them."""
+    add_handler(types, tag, encode, decode, plain, payload_is_json=True, revive_payload=False, **kw)
 
 
 _add((pl.DataFrame,), "polars.DataFrame", _enc_frame, _dec_frame, _plain_frame)

@@ -37,7 +37,7 @@ import torch
 
 from ..errors import DeserializationError, SecurityError, SerializationError
 from ..registry import REGISTRY, DecodeContext, EncodeContext, TypeHandler
-from .numpy import array_from_payload, array_payload, plain_array
+from .numpy import array_from_payload, array_payload, flatten_nested, plain_array
 
 __all__: list[str] = []
 
@@ -284,7 +284,7 @@ def _dec_legacy(payload: dict[str, Any], ctx: DecodeContext) -> torch.Tensor:
     cfg = ctx.config
     if math.prod(shape) > cfg.max_size or any(n > cfg.max_size for n in shape):
         raise SecurityError(f"array larger than max_size={cfg.max_size}", type_name=_TAG)
-    flat = _flatten(data, shape)
+    flat = flatten_nested(data, shape, tag=_TAG)
     kind = "f" if bits else carrier.kind
     items: list[Any] = []
     for item in flat:
@@ -316,18 +316,6 @@ def _infer_shape(data: Any) -> list[int]:
             break
         data = data[0]
     return shape
-
-
-def _flatten(data: Any, shape: list[int]) -> list[Any]:
-    level = [data]
-    for n in shape:
-        nxt: list[Any] = []
-        for item in level:
-            if type(item) is not list or len(item) != n:
-                raise DeserializationError("data does not match the declared shape", type_name=_TAG)
-            nxt.extend(item)
-        level = nxt
-    return level
 
 
 def _dec_parameter(payload: Any, ctx: DecodeContext) -> torch.nn.Parameter:
