@@ -839,14 +839,16 @@ def test_ndarray_subclasses_are_not_silently_flattened() -> None:
 def test_helper_functions_invert_each_other() -> None:
     for config in (READABLE, COMPACT):
         ctx = EncodeContext(config)
-        dctx = DecodeContext(config, datason.decoder.Decoder(config).decode)
+        dctx = DecodeContext(config, datason.decoder.Decoder(config).walk)
         for a in (np.arange(5, dtype=">i8"), np.array([np.nan, 1.0]), np.array(["x"], dtype=object)):
             body = npx.array_payload(a, ctx)
             assert_array_same(npx.array_from_payload(json.loads(json.dumps(body)), dctx), a)
         plain = npx.plain_array(np.array([1.5, np.nan], np.float32), EncodeContext(config))
         assert plain[0] == 1.5 and math.isnan(plain[1])
     revived = npx.array_from_payload(
-        {"dtype": "|O", "shape": [1], "data": [(1, 2)]}, DecodeContext(READABLE, lambda node: 1 / 0), revived=True
+        {"dtype": "|O", "shape": [1], "data": [(1, 2)]},
+        DecodeContext(READABLE, lambda node, depth: 1 / 0),
+        revived=True,
     )
     assert revived[0] == (1, 2)
 

@@ -1226,8 +1226,7 @@ static PyObject *parse_object(Parser *ps, Py_ssize_t depth, int raw) {
         int kind = raw ? 0 : marker_kind(key); /* the marker keys are structure, not data: no length limit */
         if (!kind && PyUnicode_GET_LENGTH(key) > ps->w->max_str) {
             limit_error("key longer than max_string_length", ps->w->max_str, "str");
-            add_key(key);
-            goto fail;
+            goto fail; /* the path stops at this dict: the key itself is never quoted */
         }
         skip_ws(ps);
         if (ps->p >= ps->end || *ps->p != ':') { parse_error(ps, "expected ':'"); goto fail; }

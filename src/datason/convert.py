@@ -16,10 +16,13 @@ reason that never quotes the input: messages of custom validators are replaced b
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import re
 import sys
-from collections.abc import Callable
+import types
+import typing
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from .errors import DeserializationError, path_segment
@@ -35,7 +38,7 @@ _MAX_REASON = 200
 def convert(value: Any, target: Any) -> Any:
     import msgspec  # imported on first typed decode: it costs more at start-up than the rest of datason
 
-    failures: list[Any] = []  # the pydantic error a model raised inside msgspec's walk
+    failures: list[Any] = []  # (model class, pydantic error) a model raised inside msgspec's walk
     hook = _model_hook(failures) if "pydantic" in sys.modules else None
     try:
         return msgspec.convert(value, type=target, dec_hook=hook)
@@ -44,7 +47,7 @@ def convert(value: Any, target: Any) -> Any:
         match = _AT.search(message)
         path = match.group(1) if match else "$"
         if failures:
-            inner, reason = _pydantic_error(failures[-1])
+            inner, reason = _pydantic_error(*failures[-1])
             raise DeserializationError(reason, path=path + inner[1:], type_name=_name(target)) from None
         reason = message[: match.start()] if match else message
         reason = _QUOTES_INPUT.sub(r"\1", reason)[:_MAX_REASON]
@@ -66,7 +69,7 @@ def _model_hook(failures: list[Any]) -> Callable[[type, Any], Any]:
             try:
                 return cls.model_validate(obj)
             except pydantic.ValidationError as exc:
-                failures.append(exc)
+                failures.append((cls, exc))
                 raise ValueError("invalid model") from None
         if isinstance(cls, type) and isinstance(obj, cls):
             return obj
@@ -85,7 +88,7 @@ def _pydantic(value: Any, target: Any) -> Any:
     try:
         return adapter.validate_python(value)
     except pydantic.ValidationError as exc:
-        path, reason = _pydantic_error(exc)
+        path, reason = _pydantic_error(target, exc)
         raise DeserializationError(reason, path=path, type_name=_name(target)) from None
 
 
@@ -115,10 +118,10 @@ def _builtin_error_kinds() -> frozenset[str]:
     return frozenset(typing.get_args(core_schema.ErrorType)) - {"value_error", "assertion_error"}
 
 
-def _pydantic_error(exc: Any) -> tuple[str, str]:
+def _pydantic_error(target: Any, exc: Any) -> tuple[str, str]:
     """The path and a value-free reason of a pydantic ``ValidationError``'s first error."""
     first = exc.errors(include_url=False, include_input=False, include_context=False)[0]
-    path = "$" + "".join(path_segment(p) for p in first.get("loc", ()))
+    path = "$" + _loc_path(target, first.get("loc", ()))
     kind = str(first.get("type", "error"))
     if kind in _builtin_error_kinds():
         reason = str(first.get("msg", kind))[:_MAX_REASON]
@@ -127,6 +130,62 @@ def _pydantic_error(exc: Any) -> tuple[str, str]:
     count = exc.error_count()
     more = f" (and {count - 1} more error{'s' if count > 2 else ''})" if count > 1 else ""
     return path, f"does not match the requested type: {reason}{more}"
+
+
+def _loc_path(target: Any, loc: Any) -> str:
+    """Pydantic's error location as a path, with dict keys shown as ``[...]`` as msgspec does.
+
+    Pydantic puts field names and dict keys alike in ``loc``; only names the type walked so far declares
+    as fields (of a model, dataclass or TypedDict) are spelled out, so a key that is data never is.
+    """
+    out = []
+    tp = target
+    for item in loc:
+        tp = _unwrap(tp)
+        if isinstance(item, int) and not isinstance(item, bool):
+            out.append(f"[{item}]")
+            args = typing.get_args(tp)
+            tp = args[-1] if args and args[-1] is not Ellipsis else (args[0] if args else None)
+            continue
+        fields = _field_types(tp)
+        if fields is not None and isinstance(item, str) and item in fields:
+            out.append(path_segment(item))
+            tp = fields[item]
+            continue
+        out.append("[...]")
+        origin = typing.get_origin(tp)
+        tp = typing.get_args(tp)[1] if origin in (dict, Mapping) and len(typing.get_args(tp)) == 2 else None
+    return "".join(out)
+
+
+def _unwrap(tp: Any) -> Any:
+    """``Optional[X]`` and ``Annotated[X, ...]`` as ``X``."""
+    while True:
+        origin = typing.get_origin(tp)
+        args = typing.get_args(tp)
+        if origin is typing.Annotated:
+            tp = args[0]
+        elif origin in (typing.Union, types.UnionType) and len(args) == 2 and type(None) in args:
+            tp = args[0] if args[1] is type(None) else args[1]
+        else:
+            return tp
+
+
+def _field_types(tp: Any) -> dict[str, Any] | None:
+    """Field name (and alias) -> annotation for a pydantic model, dataclass or TypedDict; else None."""
+    fields = getattr(tp, "model_fields", None)
+    if isinstance(fields, dict):
+        out: dict[str, Any] = {}
+        for name, info in fields.items():
+            out[name] = info.annotation
+            if getattr(info, "alias", None):
+                out[info.alias] = info.annotation
+        return out
+    if dataclasses.is_dataclass(tp) and isinstance(tp, type):
+        return {f.name: f.type for f in dataclasses.fields(tp)}
+    if isinstance(tp, type) and typing.is_typeddict(tp):
+        return typing.get_type_hints(tp)
+    return None
 
 
 def _name(target: Any) -> str:

@@ -19,6 +19,7 @@ from ._native import speedups as _speedups
 from .config import SerializationConfig
 from .engine import read
 from .errors import DatasonError, DeserializationError, SecurityError, path_segment
+from .limits import check_tree
 from .registry import REGISTRY, DecodeContext
 from .wire import TYPE_KEY, VALUE_KEY
 
@@ -34,6 +35,7 @@ class Decoder:
     """One decoding pass under one config."""
 
     __slots__ = (
+        "_parsing",
         "_payloads",
         "_reviver",
         "auto",
@@ -57,12 +59,13 @@ class Decoder:
         self.max_str = config.max_string_length
         self.strict = config.strict
         self.auto = auto
+        self._parsing = False  # True while the C parser reads: it has counted every payload already
         self.dates = auto and config.parse_dates
         self.uuids = auto and config.parse_uuids
         self.numbers = auto and aggressive
         # Payloads of typed values are the handlers' business: auto mode never rewrites their strings.
         self._payloads: Decoder = Decoder(config, in_place=in_place) if auto else self
-        self.ctx = DecodeContext(config, self._payloads.decode)
+        self.ctx = DecodeContext(config, self._payloads.walk)
         # ``value`` decodes one node at a depth: the C reviver when built, else ``py_value``.
         self.value: Callable[[Any, int], Any] = self.py_value
         self._reviver: Any = None
@@ -73,18 +76,35 @@ class Decoder:
             self.value = self._reviver.value
 
     def decode(self, node: Any) -> Any:
+        return self.walk(node, 1)
+
+    def walk(self, node: Any, depth: int) -> Any:
+        """Decode ``node`` sitting at ``depth`` (what handlers reach through ``DecodeContext.decode``)."""
         try:
-            return self.value(node, 1)
+            return self.value(node, depth)
         except RecursionError:
             raise SecurityError("nesting too deep for the interpreter stack; lower max_depth") from None
 
     def parse(self, text: str | bytes | bytearray | memoryview) -> Any:
-        """Parse JSON text and decode it: in one C pass when built, else msgspec then ``decode``."""
+        """Parse JSON text and decode it: in one C pass when built, else msgspec then ``decode``.
+
+        Duplicate keys keep the last value. The C parser checks and revives each value as soon as it
+        closes, so when one fails (a limit, a payload), the document is decoded again by the reference
+        path, which dedupes first: a value a later duplicate replaces never fails the document, and both
+        paths give the same result and the same error. Only failing documents pay the second pass
+        (linear, within the same limits); invalid JSON fails at once.
+        """
         if self._reviver is not None and not self.auto:
+            self._parsing = True
             try:
                 return self._reviver.parse(text)
             except RecursionError:
                 raise SecurityError("JSON nested too deeply to parse; lower max_depth") from None
+            except DatasonError as exc:
+                if exc.reason.startswith("invalid JSON"):
+                    raise
+            finally:
+                self._parsing = False
         return self.decode(read(text))
 
     def py_value(self, node: Any, depth: int) -> Any:
@@ -124,11 +144,14 @@ class Decoder:
         try:
             for key, item in node.items():
                 if type(key) is str and len(key) > self.max_str:
-                    raise SecurityError(f"key longer than max_string_length={self.max_str}", type_name="str")
+                    break
                 out[key] = value(item, child)
+            else:
+                return out
         except DatasonError as exc:
             raise exc.with_parent(path_segment(key)) from None
-        return out
+        # about the key itself: the path stops at this dict, so the key is never quoted
+        raise SecurityError(f"key longer than max_string_length={self.max_str}", type_name="str")
 
     def tagged(self, node: dict[str, Any], depth: int) -> Any:
         tag = node[TYPE_KEY]
@@ -142,10 +165,14 @@ class Decoder:
                 raise DeserializationError("unknown type tag (strict mode)", type_name=shown)
             return {TYPE_KEY: tag, VALUE_KEY: self._payloads.value(node[VALUE_KEY], depth + 1)}
         payload = node[VALUE_KEY]
+        ctx, outer = self.ctx, self.ctx.depth
         try:
             if handler.revive_payload:
                 payload = self._payloads.value(payload, depth + 1)
-            return handler.decode(payload, self.ctx)
+            elif not self._parsing:  # the handler reads it raw: count it as the C parser would have
+                check_tree(payload, depth + 1, self.max_depth, self.max_size, self.max_str)
+            ctx.depth = depth + 1
+            return handler.decode(payload, ctx)
         except DatasonError as exc:
             if exc.type_name is None:
                 exc.type_name = tag
@@ -157,6 +184,8 @@ class Decoder:
             # Libraries raise many kinds on a malformed payload and their messages may quote it:
             # every handler's failure becomes a DeserializationError naming the exception kind only.
             raise DeserializationError(f"invalid payload ({type(exc).__name__})", type_name=tag) from None
+        finally:
+            ctx.depth = outer
 
     def string(self, text: str) -> Any:
         """auto mode: ISO datetimes, UUIDs and (aggressive) numbers hidden in plain strings."""

@@ -18,6 +18,7 @@ from ._native import speedups as _speedups
 from .config import SerializationConfig
 from .engine import write
 from .errors import DatasonError, SecurityError, SerializationError, path_segment
+from .limits import check_tree
 from .registry import REGISTRY, EncodeContext, dataclass_fields, is_dataclass_type
 from .wire import TYPE_KEY, VALUE_KEY, RawJSON
 
@@ -132,14 +133,15 @@ class Encoder:
         key: Any = None
         try:
             for key, item in obj.items():
-                if type(key) is not str:
+                if type(key) is not str or not self.text_ok(key):
                     break
-                self.check_text(key)
                 out[key] = value(item, child)
             else:
                 return out
         except DatasonError as exc:
             raise exc.with_parent(path_segment(key)) from None
+        if type(key) is str:
+            self.check_text(key)  # raises about the key itself, at this dict's path: the key is never quoted
         return self.pairs(obj, depth)
 
     def pairs(self, obj: dict[Any, Any], depth: int) -> Any:
@@ -163,15 +165,18 @@ class Encoder:
         value, child = self.value, depth + 1
         out: dict[str, Any] = {}
         key: Any = None
-        try:
-            for key, item in obj.items():
-                text = self.key_text(key, depth)
-                self.check_text(text)
-                if text in out:
-                    raise SerializationError("two keys write the same JSON key", type_name=type_name(type(key)))
+        for key, item in obj.items():
+            try:
+                text = self.key_text(key, depth)  # only a non-str key fails here: its segment names its type
+            except DatasonError as exc:
+                raise exc.with_parent(path_segment(key)) from None
+            self.check_text(text)  # errors about the key's text stop at this dict's path: it is never quoted
+            if text in out:
+                raise SerializationError("two keys write the same JSON key", type_name=type_name(type(key)))
+            try:
                 out[text] = value(item, child)
-        except DatasonError as exc:
-            raise exc.with_parent(path_segment(key)) from None
+            except DatasonError as exc:
+                raise exc.with_parent(path_segment(key)) from None
         return out
 
     def key_text(self, key: Any, depth: int) -> str:
@@ -207,10 +212,13 @@ class Encoder:
                     self.check_text(payload)
                 elif not handler.payload_is_json:
                     payload = self.value(payload, depth + 1)
+                else:
+                    check_tree(payload, depth + 1, self.max_depth, self.max_size, self.max_str)
                 return {TYPE_KEY: handler.tag, VALUE_KEY: payload}
             ctx.depth = depth
             result = (handler.plain or handler.encode)(obj, ctx)
             if handler.payload_is_json and type(result) is not str:
+                check_tree(result, depth, self.max_depth, self.max_size, self.max_str)
                 return result
             return self.value(result, depth)
         except DatasonError as exc:
@@ -219,7 +227,7 @@ class Encoder:
                 exc.args = (exc._render(),)
             raise
         except (TypeError, ValueError, ArithmeticError, AttributeError) as exc:
-            raise SerializationError(f"cannot encode ({type(exc).__name__})", type_name=type_name(t)) from exc
+            raise SerializationError(f"cannot encode ({type(exc).__name__})", type_name=type_name(t)) from None
         finally:
             ctx.depth = outer
 
@@ -272,6 +280,10 @@ class Encoder:
         return obj
 
     # --- limits --------------------------------------------------------------------------------------
+
+    def text_ok(self, text: str) -> bool:
+        """Whether ``check_text`` would pass, without raising."""
+        return len(text) <= self.max_str and (text.isascii() or valid_unicode(text))
 
     def check_text(self, text: str) -> None:
         """A string the output will hold: within max_string_length, and valid Unicode (no lone surrogate)."""
@@ -340,3 +352,11 @@ def _has_cycle(root: Any, limit: int) -> bool:
             on_path.discard(id(node))
             done.add(id(node))
     return False
+
+
+def valid_unicode(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True

@@ -14,6 +14,7 @@ from typing import Any
 
 from ._native import speedups as _speedups
 from .config import SerializationConfig
+from .encoder import valid_unicode
 from .engine import write_native
 
 __all__ = ["plain_dumpb", "plain_native"]
@@ -61,7 +62,7 @@ def plain_native(obj: Any, config: SerializationConfig) -> bool:
 def _walk(obj: Any, depth: int, max_depth: int, max_size: int, max_str: int) -> bool:
     t = type(obj)
     if t is str:
-        return len(obj) <= max_str and (obj.isascii() or _valid_unicode(obj))
+        return len(obj) <= max_str and (obj.isascii() or valid_unicode(obj))
     if t is int:
         return _INT_MIN <= obj < _INT_MAX
     if t in _LEAVES:
@@ -83,11 +84,3 @@ def _walk(obj: Any, depth: int, max_depth: int, max_size: int, max_str: int) -> 
                 return False
         return True
     return False
-
-
-def _valid_unicode(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True

@@ -45,11 +45,16 @@ class EncodeContext:
 class DecodeContext:
     """What a decode hook may consult: the config, and ``decode`` for payload parts it revives itself."""
 
-    __slots__ = ("config", "decode")
+    __slots__ = ("_value", "config", "depth")
 
-    def __init__(self, config: Any, decode: Callable[[Any], Any]) -> None:
+    def __init__(self, config: Any, value: Callable[[Any, int], Any]) -> None:
         self.config = config
-        self.decode = decode
+        self.depth = 1  # where the hook's payload sits; the decoder sets it around each hook call
+        self._value = value
+
+    def decode(self, node: Any) -> Any:
+        """Decode a part of the payload now, one level inside the payload (depth keeps counting)."""
+        return self._value(node, self.depth + 1)
 
 
 class TypeHandler:

@@ -782,6 +782,8 @@ def _enc_scalar(x: np.generic, ctx: EncodeContext) -> Any:
 
 
 def _plain_scalar(x: np.generic, ctx: EncodeContext) -> Any:
+    if type(x) is np.float64:  # the commonest (predict_proba): exact as a float; NaN per nan_handling
+        return float(x)
     kind = x.dtype.kind
     if kind == "b":
         return bool(x)

@@ -15,11 +15,15 @@ What each type becomes (typed payload | plain form); docs/wire-format.md section
 Readers decode the base64 (its length checked against ``max_bytes`` first) and read it with
 ``polars.read_ipc_stream`` from memory only; the row count is checked against ``max_size``. Anything
 malformed raises ``DeserializationError`` naming only the kind of failure. PyArrow is not needed.
+
+Every read of a user's frame holds one module lock: Polars deadlocks when one frame is written as IPC in
+one thread while another thread reads it (a write lock held across a GIL release, as in pola-rs/polars#27396).
 """
 
 from __future__ import annotations
 
 import io
+import threading
 from typing import Any
 
 import polars as pl
@@ -32,6 +36,7 @@ from .builtins import b64decode, b64encode
 __all__: list[str] = []
 
 FORMAT = "arrow-stream"
+_FRAMES = threading.Lock()  # see the module docstring
 
 
 # --- typed mode ----------------------------------------------------------------------------------------
@@ -39,7 +44,8 @@ FORMAT = "arrow-stream"
 
 def _enc_frame(df: pl.DataFrame, ctx: EncodeContext) -> dict[str, str]:
     buf = io.BytesIO()
-    df.write_ipc_stream(buf, compression="uncompressed")
+    with _FRAMES:
+        df.write_ipc_stream(buf, compression="uncompressed")
     return {"format": FORMAT, "data": b64encode(buf.getbuffer())}
 
 
@@ -71,7 +77,9 @@ def _dec_frame(payload: Any, ctx: DecodeContext) -> pl.DataFrame:
 
 
 def _enc_series(s: pl.Series, ctx: EncodeContext) -> dict[str, str]:
-    return _enc_frame(s.to_frame(), ctx)
+    with _FRAMES:
+        frame = s.to_frame()
+    return _enc_frame(frame, ctx)
 
 
 def _dec_series(payload: Any, ctx: DecodeContext) -> pl.Series:
@@ -91,10 +99,11 @@ def _check_rows(n: int, ctx: EncodeContext) -> None:
 
 def _plain_frame(df: pl.DataFrame, ctx: EncodeContext) -> Any:
     """Laid out as pandas does with a default RangeIndex (the same as the pandas handler for ``to_pandas()``)."""
-    _check_rows(df.height, ctx)
-    names = df.columns
-    columns = [s.to_list() for s in df.get_columns()]
-    n = df.height
+    with _FRAMES:
+        n = df.height
+        _check_rows(n, ctx)
+        names = df.columns
+        columns = [s.to_list() for s in df.get_columns()]
     orient = ctx.config.dataframe_orient
     rows = [list(row) for row in zip(*columns, strict=True)] if columns else [[] for _ in range(n)]
     if orient == "values":
@@ -111,8 +120,10 @@ def _plain_frame(df: pl.DataFrame, ctx: EncodeContext) -> Any:
 
 
 def _plain_series(s: pl.Series, ctx: EncodeContext) -> Any:
-    _check_rows(len(s), ctx)
-    return ctx.encode(s.to_list())
+    with _FRAMES:
+        _check_rows(len(s), ctx)
+        values = s.to_list()
+    return ctx.encode(values)
 
 
 # --- registration ----------------------------------------------------------------------------------------
