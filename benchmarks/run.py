@@ -1202,7 +1202,10 @@ def main() -> None:
     print(report)
     if output != "-":
         Path(output).parent.mkdir(parents=True, exist_ok=True)
-        Path(output).write_text(report)
+        # keep the section benchmarks/serving.py wrote between its markers
+        old_text = Path(output).read_text() if Path(output).exists() else ""
+        kept = re.search(r"<!-- serving:begin -->.*?<!-- serving:end -->\n?", old_text, re.S)
+        Path(output).write_text(report + ("\n" + kept.group(0) if kept else ""))
         print(f"wrote {output}", file=sys.stderr)
 
 

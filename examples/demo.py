@@ -1,42 +1,171 @@
-"""A round trip through datason: typed (exact) and plain (for web clients), with NumPy and pandas."""
+"""`make demo`: train a scikit-learn iris classifier and serve it with datason.serving on 127.0.0.1.
+
+Usage (from the repository root, with the project's virtualenv):
+
+    .venv/bin/python examples/demo.py                 # http://127.0.0.1:8000
+    .venv/bin/python examples/demo.py --port 0        # any free port (the real one is printed)
+
+Once the service answers ``/ready`` the demo prints working ``curl`` commands (a prediction, a validation
+error, health and metrics) and serves until Ctrl-C or SIGTERM. ``benchmarks/serving.py`` imports
+``train``, ``make_predict`` and ``SCHEMA`` from here, so the benchmark serves exactly this model.
+"""
 
 from __future__ import annotations
 
-import datetime as dt
-import decimal
-import uuid
-import zoneinfo
+import argparse
+import json
+import shlex
+import signal
+import socket
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Mapping
+from typing import Any
 
-import numpy as np
-import pandas as pd
-
-import datason
-from datason.config import get_api_config
-
-record = {
-    "id": uuid.UUID("6f1c2a9e-3b1d-4c8e-9f00-1234567890ab"),
-    "at": dt.datetime(2024, 3, 31, 14, 30, tzinfo=zoneinfo.ZoneInfo("Europe/Paris")),
-    "price": decimal.Decimal("19.90"),
-    "shape": (3, 4),
-    "labels": {"cat", "dog"},
-    "weights": {1: 0.25, 2: float("nan")},
-    "blob": b"\x00\xff",
-    "scores": np.array([0.1, 0.2, 0.7], dtype=np.float32),
-    "frame": pd.DataFrame(
-        {"x": np.arange(3, dtype=np.int32), "when": pd.date_range("2024-01-01", periods=3, tz="UTC")},
-        index=pd.Index(["a", "b", "c"], name="key"),
-    ),
+MODEL_ID = "iris"
+MODEL_VERSION = "1.0.0"
+# request field -> column of sklearn's iris data (centimetres)
+FEATURES = ("sepal_length", "sepal_width", "petal_length", "petal_width")
+SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        name: {"type": "number", "exclusiveMinimum": 0, "maximum": 30, "description": f"{name} in cm"}
+        for name in FEATURES
+    },
+    "required": list(FEATURES),
+    "additionalProperties": False,
 }
+EXAMPLE = {"sepal_length": 5.1, "sepal_width": 3.5, "petal_length": 1.4, "petal_width": 0.2}
+INVALID = {**EXAMPLE, "petal_width": "wide"}  # a string where the schema wants a number: 422 naming petal_width
 
-typed = datason.dumps(record)
-print("typed JSON:", typed[:300], "...")
-back = datason.loads(typed)
-exact = all(repr(back[k]) == repr(v) for k, v in record.items() if k not in ("scores", "frame"))
-exact = exact and back["scores"].dtype == np.float32 and np.array_equal(back["scores"], record["scores"])
-pd.testing.assert_frame_equal(back["frame"], record["frame"], check_exact=True)
-print("round trip exact (types, dtypes, index, time zones):", exact)
 
-api = get_api_config()
-plain = datason.dumps(record, api)
-print("plain JSON for web clients:", plain)
-print("auto_deserialize:", datason.auto_deserialize(datason.loads(plain, api), api))
+def train() -> tuple[Any, list[str], float]:
+    """Fit a logistic regression on sklearn's bundled iris data (nothing downloaded, ~50 ms).
+
+    Returns (model, class names, training accuracy).
+    """
+    from sklearn.datasets import load_iris
+    from sklearn.linear_model import LogisticRegression
+
+    iris = load_iris()
+    model = LogisticRegression(max_iter=1000).fit(iris.data, iris.target)
+    return model, [str(n) for n in iris.target_names], float(model.score(iris.data, iris.target))
+
+
+def make_predict(model: Any, classes: list[str]) -> Callable[[Mapping[str, float]], dict[str, Any]]:
+    """A predict function over named features that returns NumPy values as they come out of scikit-learn.
+
+    The toolkit turns the ``np.float64`` probabilities and ``np.int64`` index into plain JSON numbers.
+    """
+    import numpy as np
+
+    def predict(features: Mapping[str, float]) -> dict[str, Any]:
+        """Class name, class index and per-class probabilities for one flower."""
+        row = np.array([[features[name] for name in FEATURES]], dtype=np.float64)
+        proba = model.predict_proba(row)[0]
+        best = np.argmax(proba)
+        return {
+            "species": classes[best],
+            "class_index": best,
+            "probabilities": dict(zip(classes, proba, strict=True)),
+        }
+
+    return predict
+
+
+def curl_commands(base: str) -> list[tuple[str, str]]:
+    """(comment, command) for each example request against ``base`` (e.g. http://127.0.0.1:8000)."""
+    status = shlex.quote(r"\nHTTP %{http_code}\n")
+    post = f"curl -sS -w {status} -H 'Content-Type: application/json' -d"
+    return [
+        ("a prediction (200)", f"{post} {shlex.quote(json.dumps({'features': EXAMPLE}))} {base}/predict"),
+        (
+            "a validation error (422, names petal_width)",
+            f"{post} {shlex.quote(json.dumps({'features': INVALID}))} {base}/predict",
+        ),
+        ("health", f"curl -sS -w {status} {base}/health"),
+        ("Prometheus metrics", f"curl -sS {base}/metrics"),
+    ]
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """A listening-ready TCP socket on host:port (port 0: the OS picks a free one)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.set_inheritable(True)
+    return sock
+
+
+def announce_when_ready(base: str, server: Any, timeout: float = 60.0) -> None:
+    """Poll ``/ready`` until it answers 200, then print the curl commands (runs in a thread)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and not server.should_exit:
+        try:
+            with urllib.request.urlopen(f"{base}/ready", timeout=2) as resp:
+                if resp.status == 200:
+                    break
+        except (urllib.error.URLError, OSError):
+            pass
+        time.sleep(0.05)
+    else:
+        print(f"the service did not become ready at {base}/ready", file=sys.stderr, flush=True)
+        return
+    lines = ["", f"Ready at {base}. Try it from another terminal:", ""]
+    for comment, command in curl_commands(base):
+        lines += [f"  # {comment}", f"  {command}", ""]
+    lines.append("Serving until Ctrl-C or SIGTERM.")
+    print("\n".join(lines), flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Train, build the service, serve it until a signal; 0 after a clean shutdown."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8000, help="TCP port (default 8000; 0 picks a free one)")
+    parser.add_argument("--log-level", default="info", help="uvicorn log level (default info)")
+    args = parser.parse_args(argv)
+
+    import sklearn.datasets
+    import sklearn.linear_model  # noqa: F401  # imported here so that the training time below is the fit's
+    import uvicorn
+
+    import datason
+    from datason.serving import ServingConfig, create_app
+
+    started = time.perf_counter()
+    model, classes, accuracy = train()
+    print(
+        f"Trained {type(model).__name__} on scikit-learn's iris data set in {time.perf_counter() - started:.2f} s: "
+        f"training accuracy {accuracy:.3f}; model {MODEL_ID} version {MODEL_VERSION}; datason {datason.__version__}",
+        flush=True,
+    )
+    config = ServingConfig(model_id=MODEL_ID, model_version=MODEL_VERSION)
+    app = create_app(make_predict(model, classes), config=config, schema=SCHEMA)
+
+    sock = bind(args.host, args.port)
+    port = sock.getsockname()[1]
+    shown = "127.0.0.1" if args.host in ("0.0.0.0", "::", "") else args.host
+    base = f"http://[{shown}]:{port}" if ":" in shown else f"http://{shown}:{port}"
+    print(f"Serving {MODEL_ID} {MODEL_VERSION} with datason.serving at {base}", flush=True)
+
+    server = uvicorn.Server(uvicorn.Config(app, host=args.host, port=port, log_level=args.log_level))
+
+    def stop(signum: int, frame: object) -> None:
+        """Ask uvicorn to shut down; also what uvicorn re-raises once it has, so the exit status stays 0."""
+        server.should_exit = True
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    threading.Thread(target=announce_when_ready, args=(base, server), daemon=True).start()
+    server.run(sockets=[sock])
+    print("Stopped cleanly.", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

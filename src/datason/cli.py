@@ -1,0 +1,181 @@
+"""The ``datason`` command: ``datason serve MODULE:ATTR`` serves a predict function with uvicorn.
+
+Every ``ServingConfig`` field is an option (``--rate-limit``...) whose default comes from its
+``DATASON_SERVING_*`` variable; options win over variables. Request logs (one JSON line each) go to
+stderr at ``--log-level``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import logging
+import os
+import pathlib
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+__all__ = ["build_parser", "load_target", "main"]
+
+_LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
+# CLI-only settings (not ServingConfig fields), also read from the environment.
+_HOST_ENV, _PORT_ENV, _LOG_ENV = "DATASON_SERVING_HOST", "DATASON_SERVING_PORT", "DATASON_SERVING_LOG_LEVEL"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (every option documented in ``--help``)."""
+    from .serving.config import FIELDS
+
+    parser = argparse.ArgumentParser(prog="datason", description="datason command line tools.")
+    from . import __version__
+
+    parser.add_argument("--version", action="version", version=f"datason {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    serve = commands.add_parser(
+        "serve",
+        help="serve a predict function over HTTP (POST /predict, GET /health, /ready, /metrics)",
+        description=(
+            "Serve MODULE:ATTR with uvicorn. ATTR is a predict function (def or async def) taking the "
+            "request's features, or a datason.serving.ModelService. Options default to their "
+            "DATASON_SERVING_* environment variables, then to the built-in defaults shown."
+        ),
+    )
+    serve.add_argument("target", metavar="MODULE:ATTR", help="the predict function or ModelService to serve")
+    server = serve.add_argument_group("server")
+    host_help = f"interface to bind (env {_HOST_ENV}; default 127.0.0.1)"
+    server.add_argument("--host", default=os.environ.get(_HOST_ENV, "127.0.0.1"), help=host_help)
+    port_help = f"TCP port; 0 picks a free one (env {_PORT_ENV}; default 8000)"
+    server.add_argument("--port", type=int, default=int(os.environ.get(_PORT_ENV, "8000")), help=port_help)
+    server.add_argument(
+        "--log-level",
+        choices=_LOG_LEVELS,
+        default=os.environ.get(_LOG_ENV, "info"),
+        help=f"level of the JSON request log and of uvicorn's log (env {_LOG_ENV}; default info)",
+    )
+    server.add_argument(
+        "--access-log",
+        action=argparse.BooleanOptionalAction,
+        default=False,
+        help="uvicorn's own access log, besides the JSON request log (default off)",
+    )
+    server.add_argument(
+        "--limit-concurrency", type=int, default=None, help="uvicorn: most concurrent connections (default unlimited)"
+    )
+    server.add_argument("--backlog", type=int, default=2048, help="uvicorn: listen backlog (default 2048)")
+    server.add_argument(
+        "--timeout-keep-alive", type=int, default=5, help="uvicorn: idle keep-alive seconds (default 5)"
+    )
+    server.add_argument("--app-dir", default=".", help="directory put first on sys.path to import MODULE (default .)")
+    server.add_argument(
+        "--schema",
+        default=None,
+        help="features schema: a JSON Schema file (.json) or MODULE:ATTR naming a pydantic model or schema dict",
+    )
+    config = serve.add_argument_group("service (ServingConfig fields)")
+    for name, env, default, doc in FIELDS:
+        flag = "--" + name.replace("_", "-")
+        if default.startswith("("):  # tuples are given comma-separated
+            default = ",".join(part.strip(" '") for part in default.strip("()").split(",") if part.strip())
+        text = f"{doc} (env {env}; default {default})".replace("%", "%%")
+        if default in ("True", "False"):
+            config.add_argument(flag, dest=name, action=argparse.BooleanOptionalAction, default=None, help=text)
+        else:
+            config.add_argument(flag, dest=name, default=None, metavar=name.upper(), help=text)
+    return parser
+
+
+def load_target(spec: str, app_dir: str = ".") -> Any:
+    """The object ``MODULE:ATTR`` names (ATTR may be dotted), importing MODULE from ``app_dir`` first."""
+    module_name, sep, attr = spec.partition(":")
+    if not sep or not module_name or not attr:
+        raise ValueError(f"expected MODULE:ATTR, got {spec!r}")
+    path = str(pathlib.Path(app_dir).resolve())
+    if path not in sys.path:
+        sys.path.insert(0, path)
+    obj: Any = importlib.import_module(module_name)
+    for part in attr.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+def _load_schema(spec: str, app_dir: str) -> Any:
+    if spec.endswith(".json") or pathlib.Path(spec).is_file():
+        return json.loads(pathlib.Path(spec).read_text(encoding="utf-8"))
+    return load_target(spec, app_dir)
+
+
+def _overrides(args: argparse.Namespace) -> dict[str, Any]:
+    """ServingConfig keyword arguments from the options given, as the field types (env parsing rules)."""
+    from .serving.config import FIELDS, parse_value
+    from .serving.config import ServingConfig as Cfg
+
+    defaults = {f: getattr(Cfg(), f) for f, _, _, _ in FIELDS}
+    out: dict[str, Any] = {}
+    for name, _, _, _ in FIELDS:
+        value = getattr(args, name)
+        if value is None:
+            continue
+        out[name] = value if isinstance(value, bool) else parse_value(name, value, defaults[name])
+    return out
+
+
+def _configure_logging(level: str) -> None:
+    """JSON request lines, one per line, to stderr at ``level`` (they are already JSON: no decoration)."""
+    logger = logging.getLogger("datason.serving")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    logger.handlers[:] = [handler]
+    logger.setLevel(level.upper())
+    logger.propagate = False
+
+
+def serve(args: argparse.Namespace) -> int:
+    """Build the app from the parsed options and run it until interrupted."""
+    import uvicorn
+
+    from .serving import ModelService, ServingApp, ServingConfig, create_app
+
+    target = load_target(args.target, args.app_dir)
+    overrides = _overrides(args)
+    if isinstance(target, ServingApp | ModelService):
+        if overrides or args.schema:
+            raise ValueError("MODULE:ATTR is already a ModelService: configure it in code, not with options")
+        app = target if isinstance(target, ServingApp) else create_app(target)
+    elif callable(target):
+        schema = _load_schema(args.schema, args.app_dir) if args.schema else None
+        app = create_app(target, config=ServingConfig.from_env(**overrides), schema=schema)
+    else:
+        raise ValueError(f"{args.target} is neither a predict function nor a ModelService")
+    _configure_logging(args.log_level)
+    uvicorn.run(
+        app,
+        host=args.host,
+        port=args.port,
+        log_level=args.log_level,
+        access_log=args.access_log,
+        lifespan="on",
+        limit_concurrency=args.limit_concurrency,
+        backlog=args.backlog,
+        timeout_keep_alive=args.timeout_keep_alive,
+    )
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``datason`` console script; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command != "serve":
+        parser.print_help()
+        return 2
+    try:
+        return serve(args)
+    except (ValueError, TypeError, ImportError, AttributeError, OSError) as exc:
+        print(f"datason serve: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

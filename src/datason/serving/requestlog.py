@@ -1,0 +1,116 @@
+"""Request ids, redaction, and the one structured JSON log line written per request.
+
+Lines go to the ``datason.serving`` logger through ``logging``: when that logger is disabled or
+filtered out, nothing is built. 5xx lines are logged at ERROR, everything else at INFO (health,
+readiness and metrics probes at DEBUG).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+from collections.abc import Iterable
+from typing import Any
+
+import orjson
+
+__all__ = ["LOGGER_NAME", "REDACTED", "RequestLogger", "redact", "request_id"]
+
+LOGGER_NAME = "datason.serving"
+REDACTED = "[REDACTED]"
+_SANE_ID = re.compile(r"[A-Za-z0-9._:\-]{1,128}")
+
+
+def request_id(incoming: str | None) -> str:
+    """``incoming`` when it is a sane id (1-128 of ``A-Z a-z 0-9 . _ : -``), else a new uuid4 hex."""
+    if incoming and _SANE_ID.fullmatch(incoming):
+        return incoming
+    return uuid.uuid4().hex
+
+
+def redact(value: Any, keys: Iterable[str]) -> Any:
+    """A copy of ``value`` with the value of every dict key containing one of ``keys`` replaced.
+
+    Matching is case-insensitive on the key text; lists, tuples and nested dicts are walked.
+    """
+    words = tuple(k.lower() for k in keys)
+    return _redact(value, words)
+
+
+def _redact(value: Any, words: tuple[str, ...]) -> Any:
+    if isinstance(value, dict):
+        out = {}
+        for key, item in value.items():
+            name = str(key).lower()
+            out[key] = REDACTED if any(w in name for w in words) else _redact(item, words)
+        return out
+    if isinstance(value, list | tuple):
+        return [_redact(item, words) for item in value]
+    return value
+
+
+class RequestLogger:
+    """Writes one JSON line per request: id, client, method, path, status, latency_ms, model_id."""
+
+    __slots__ = ("_redact", "logger", "model_id", "payloads")
+
+    def __init__(self, model_id: str, *, log_payloads: bool = False, redact_keys: Iterable[str] = ()) -> None:
+        self.logger = logging.getLogger(LOGGER_NAME)
+        self.model_id = model_id
+        self.payloads = log_payloads
+        self._redact = tuple(k.lower() for k in redact_keys)
+
+    def level(self, status: int) -> int:
+        return logging.ERROR if status >= 500 else logging.INFO
+
+    def enabled(self, level: int) -> bool:
+        return self.logger.isEnabledFor(level)
+
+    def log(
+        self,
+        level: int,
+        rid: str,
+        client: str,
+        method: str,
+        path: str,
+        status: int,
+        latency_ms: float,
+        *,
+        error: str | None = None,
+        kind: str | None = None,
+        payload: Any = None,
+    ) -> None:
+        """Write the line (callers check ``enabled(level)`` first to skip building it)."""
+        line: dict[str, Any] = {
+            "request_id": rid,
+            "client": client,
+            "method": method,
+            "path": path if len(path) <= 256 else path[:253] + "...",
+            "status": status,
+            "latency_ms": round(latency_ms, 3),
+            "model_id": self.model_id,
+        }
+        if kind is not None:
+            line["error_kind"] = kind
+            line["error"] = error
+        if self.payloads and payload is not None:
+            line["features"] = _redact(payload, self._redact)
+        logger = self.logger
+        # makeRecord + handle: what Logger.log does, minus the stack walk that finds the caller's line.
+        logger.handle(logger.makeRecord(logger.name, level, __file__, 0, _dump(line), (), None))
+
+
+def _dump(line: dict[str, Any]) -> str:
+    try:
+        return orjson.dumps(line, default=_plain).decode()
+    except TypeError:  # a payload orjson cannot write even through ``_plain``
+        line["features"] = "<unserializable>"
+        return orjson.dumps(line, default=str).decode()
+
+
+def _plain(value: Any) -> Any:
+    from ..api import serialize
+    from ..config import get_api_config
+
+    return serialize(value, get_api_config())
