@@ -1439,6 +1439,9 @@ static int native(const Limits *lim, PyObject *obj, Py_ssize_t depth) {
         Py_ssize_t pos = 0;
         PyObject *key, *item;
         if (depth > lim->max_depth || PyDict_GET_SIZE(obj) > lim->max_size) return 0;
+        /* exactly the two marker keys would read back as a typed value: the encoder refuses it */
+        if (PyDict_GET_SIZE(obj) == 2 && PyDict_Contains(obj, TYPE_KEY) == 1 && PyDict_Contains(obj, VALUE_KEY) == 1)
+            return 0;
         if (Py_EnterRecursiveCall(" while checking")) return -1;
         while (r == 1 && PyDict_Next(obj, &pos, &key, &item)) {
             if (!PyUnicode_CheckExact(key) || !text_ok(key, lim->max_str)) r = 0;
@@ -1448,7 +1451,7 @@ static int native(const Limits *lim, PyObject *obj, Py_ssize_t depth) {
             }
         }
         Py_LeaveRecursiveCall();
-        return r; /* plain mode writes the marker keys as they are, like any other key */
+        return r;
     }
     return 0;
 }

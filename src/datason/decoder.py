@@ -155,6 +155,8 @@ class Decoder:
 
     def tagged(self, node: dict[str, Any], depth: int) -> Any:
         tag = node[TYPE_KEY]
+        if type(tag) is str and len(tag) > self.max_str:
+            raise SecurityError(f"string longer than max_string_length={self.max_str}", type_name="str")
         handler = REGISTRY.for_tag(tag) if type(tag) is str else None
         if handler is None:
             shown = tag[:64] if type(tag) is str else f"<{type(tag).__name__}>"
@@ -178,9 +180,13 @@ class Decoder:
                 exc.type_name = tag
                 exc.args = (exc._render(),)
             raise
-        except (RecursionError, MemoryError):
+        except RecursionError:
             raise
-        except Exception as exc:
+        except MemoryError:  # a size no check foresaw: still a limit, never the interpreter's error
+            raise SecurityError("payload needs more memory than is available", type_name=tag) from None
+        except (KeyboardInterrupt, SystemExit, GeneratorExit):
+            raise
+        except BaseException as exc:  # Exception, and Rust panics (PyO3's PanicException is a BaseException)
             # Libraries raise many kinds on a malformed payload and their messages may quote it:
             # every handler's failure becomes a DeserializationError naming the exception kind only.
             raise DeserializationError(f"invalid payload ({type(exc).__name__})", type_name=tag) from None

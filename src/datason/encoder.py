@@ -147,6 +147,9 @@ class Encoder:
     def pairs(self, obj: dict[Any, Any], depth: int) -> Any:
         """A dict whose keys are not all plain strings (or that holds the marker keys)."""
         if not self.typed:
+            if len(obj) == 2 and TYPE_KEY in obj and VALUE_KEY in obj:
+                # plain JSON has no escape for it, and it would read back as a typed value: refuse, lose nothing
+                raise SerializationError("plain mode cannot write a dict of just the two marker keys", type_name="dict")
             return self.plain_keys(obj, depth)
         self.check_envelope(obj, depth)
         self.check_depth(obj, depth + 2)

@@ -16,6 +16,7 @@ from ._native import speedups as _speedups
 from .config import SerializationConfig
 from .encoder import valid_unicode
 from .engine import write_native
+from .wire import TYPE_KEY, VALUE_KEY
 
 __all__ = ["plain_dumpb", "plain_native"]
 
@@ -75,7 +76,7 @@ def _walk(obj: Any, depth: int, max_depth: int, max_size: int, max_str: int) -> 
             return False
         return all(_walk(item, depth + 1, max_depth, max_size, max_str) for item in obj)
     if t is dict:
-        if depth > max_depth or len(obj) > max_size:
+        if depth > max_depth or len(obj) > max_size or (len(obj) == 2 and TYPE_KEY in obj and VALUE_KEY in obj):
             return False
         for key, item in obj.items():
             if type(key) is not str or not _walk(key, depth, max_depth, max_size, max_str):

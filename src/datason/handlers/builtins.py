@@ -70,6 +70,9 @@ def b64encode(data: bytes | bytearray | memoryview) -> str:
 
 def b64decode(text: Any) -> bytes:
     _expect(text, str, "base64")
+    # strict_mode still takes padding beyond the last quantum ("AAAA=", "AAAA===="): refuse it here
+    if len(text) % 4 or len(text) - len(text.rstrip("=")) > 2:
+        raise DeserializationError("malformed base64")
     try:
         return binascii.a2b_base64(text.encode("ascii"), strict_mode=True)
     except (binascii.Error, UnicodeEncodeError):

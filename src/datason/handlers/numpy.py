@@ -508,6 +508,8 @@ def _numbers(data: Any, shape: list[int], kinds: str) -> np.ndarray:
     if not math.prod(shape):
         flatten_nested(data, shape)
         return np.zeros(shape, dtype="b" if kinds == "b" else "i8")
+    if _holds_text(data, len(shape)):  # np.array would infer a unicode array: up to 4 bytes x longest x count
+        raise DeserializationError("data does not match the declared dtype", type_name=_TAG)
     try:
         arr = np.array(data)
     except (ValueError, TypeError, OverflowError):
@@ -517,6 +519,28 @@ def _numbers(data: Any, shape: list[int], kinds: str) -> np.ndarray:
     if arr.dtype.kind not in kinds:
         raise DeserializationError("data does not match the declared dtype", type_name=_TAG)
     return arr
+
+
+def _holds_text(data: Any, ndim: int) -> bool:
+    """Whether nested lists ``ndim`` deep hold a string among their items (C-speed scan of each row)."""
+    if type(data) is not list:
+        return type(data) is str
+    if ndim <= 1:
+        return str in map(type, data)
+    return any(_holds_text(row, ndim - 1) for row in data)
+
+
+def _text_cells(data: Any) -> tuple[int, int]:
+    """(number of items, longest string) of arbitrarily nested lists: what NumPy's inferred array costs."""
+    if type(data) is str:
+        return 1, len(data)
+    if type(data) is not list:
+        return 1, 0
+    count = longest = 0
+    for item in data:
+        n, m = _text_cells(item)
+        count, longest = count + n, max(longest, m)
+    return count, longest
 
 
 def _integers(data: Any, shape: list[int], dtype: np.dtype) -> np.ndarray:
@@ -608,8 +632,12 @@ def _byte_items(data: Any, shape: list[int], dtype: np.dtype) -> np.ndarray:
 
 def _legacy_array(payload: Any, ctx: DecodeContext) -> np.ndarray:
     """datason 0.x: a bare nested list (or scalar); the dtype is whatever numpy infers."""
+    value = ctx.decode(payload)
+    count, longest = _text_cells(value)
+    if longest and count * longest * 4 > ctx.config.max_bytes:  # the unicode array NumPy would infer
+        raise SecurityError(f"array larger than max_bytes={ctx.config.max_bytes}", type_name=_TAG)
     try:
-        arr = np.array(ctx.decode(payload))
+        arr = np.array(value)
     except (ValueError, TypeError, OverflowError):
         raise DeserializationError("nested lists are not rectangular", type_name=_TAG) from None
     _check_size(arr, ctx.config.max_size)

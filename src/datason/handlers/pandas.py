@@ -140,6 +140,8 @@ def _tz_from_fields(payload: dict[str, Any]) -> dt.tzinfo:
     """The zone ``_tz_fields`` described; an IANA key is checked against the tz database before any library
     sees it (no path, no file name), and falls back to zoneinfo when the named library is not installed."""
     text, library = _expect(payload.get("tz"), str, "time zone"), payload.get("tzlib")
+    if library is not None and library not in _TZ_LIBRARIES:  # a fixed set: never a module to look up
+        raise DeserializationError("tzlib is not a known time zone library")
     match = _OFFSET.fullmatch(text)
     if match is not None:
         sign, hours, minutes, seconds, micros = match.groups()
@@ -608,15 +610,40 @@ def _legacy_series(payload: Any, r: _Reader) -> Any:
 def _legacy_frame(payload: Any, r: _Reader) -> Any:
     """0.x: a list of records (or of rows), a ``split`` dict, or an ``index``-oriented dict."""
     value = r.value(payload)
+    limit = r.ctx.config.max_size
     if type(value) is list:
         rows = [row for row in value if type(row) is list]
         if rows and (len(rows) != len(value) or len({len(row) for row in rows}) > 1):
             raise DeserializationError("0.x DataFrame rows must all be lists of one length")
+        _check_cells(len(value), _union_width(value), limit)
         return pd.DataFrame(value)
     _expect(value, dict, "DataFrame payload")
     if value.keys() >= {"index", "columns", "data"}:
-        return pd.DataFrame(data=value["data"], index=value["index"], columns=value["columns"])
+        index, columns = value["index"], value["columns"]
+        if type(index) is not list or type(columns) is not list:
+            raise DeserializationError("0.x DataFrame index and columns must be lists")
+        _check_cells(len(index), len(columns), limit)  # a scalar ``data`` is broadcast to every cell
+        return pd.DataFrame(data=value["data"], index=index, columns=columns)
+    _check_cells(len(value), _union_width(list(value.values())), limit)
     return pd.DataFrame.from_dict(value, orient="index")
+
+
+def _union_width(rows: list[Any]) -> int:
+    """Columns of a frame built from records: the union of their keys (or the row length)."""
+    keys: set[Any] = set()
+    width = 0
+    for row in rows:
+        if type(row) is dict:
+            keys.update(row)
+        elif type(row) is list:
+            width = max(width, len(row))
+    return max(width, len(keys))
+
+
+def _check_cells(rows: int, columns: int, limit: int) -> None:
+    """Cells the frame will hold, present in the document or not (missing ones become NaN)."""
+    if rows * columns > limit:
+        raise SecurityError(f"DataFrame cells more than max_size={limit}")
 
 
 # --- Index, Categorical and extension arrays on their own -----------------------------------------------

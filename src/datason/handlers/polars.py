@@ -63,7 +63,9 @@ def _read(payload: Any, ctx: DecodeContext, what: str) -> pl.DataFrame:
     raw = b64decode(data)
     try:
         df = pl.read_ipc_stream(io.BytesIO(raw))
-    except Exception as exc:  # polars' messages may quote the bytes: report only the kind
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException as exc:  # polars' messages may quote the bytes; its Rust panics are BaseExceptions
         raise DeserializationError(f"invalid Arrow IPC stream ({type(exc).__name__})") from None
     if df.height > cfg.max_size:
         raise SecurityError(f"{what} has more rows than max_size={cfg.max_size}")

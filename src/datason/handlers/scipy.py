@@ -230,6 +230,9 @@ def _legacy(payload: dict[str, Any], ctx: DecodeContext) -> Any:
     if dtype is None:
         raise _fail("dtype is not a supported dtype name", tag)
     shape = _shape(payload.get("shape"), tag, (2,))
+    compressed = max(shape) if fmt in ("csr", "csc", "bsr", "lil") else 0
+    if compressed > ctx.config.max_size:  # these formats (and converting to them) cost per row or column
+        raise SecurityError(f"{fmt} rows larger than max_size={ctx.config.max_size}", type_name=tag)
     data, row, col = (payload.get(k) for k in ("data", "row", "col"))
     if type(data) is not list or type(row) is not list or type(col) is not list:
         raise _fail("data, row and col must be lists", tag)
