@@ -69,7 +69,7 @@ __all__ = [
 ]
 
 SECRET = "SECRET-7f3a"
-TRIPWIRE_FILE = Path(tempfile.gettempdir()) / "datason-hostile-tripwire-7f3a"
+TRIPWIRE_FILE = Path(tempfile.gettempdir()) / f"datason-hostile-tripwire-7f3a-{os.getpid()}"  # per xdist worker
 TRIPWIRE_CALLS: list[tuple[Any, ...]] = []
 T = 10**12  # a declared size far beyond any document
 TYPE_KEY = "__datason_type__"
