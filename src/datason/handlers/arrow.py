@@ -30,11 +30,9 @@ import pyarrow.ipc
 from ..errors import DatasonError, DeserializationError, SecurityError, SerializationError
 from ..registry import DecodeContext, EncodeContext
 from .builtins import _add as add_handler
-from .builtins import b64decode, b64encode
+from .ipcstream import stream_bytes, stream_payload
 
 __all__: list[str] = []
-
-FORMAT = "arrow-stream"
 
 
 # --- IPC stream ----------------------------------------------------------------------------------------
@@ -45,21 +43,7 @@ def _stream(schema: pa.Schema, batches: list[pa.RecordBatch]) -> dict[str, str]:
     with pa.ipc.new_stream(sink, schema) as writer:
         for batch in batches:
             writer.write_batch(batch)
-    return {"format": FORMAT, "data": b64encode(memoryview(sink.getvalue()))}
-
-
-def stream_bytes(payload: Any, ctx: DecodeContext, what: str) -> bytes:
-    """The raw bytes of an ``{"format", "data"}`` payload, its size checked before decoding."""
-    if type(payload) is not dict or set(payload) != {"format", "data"}:
-        raise DeserializationError(f"{what} payload must be an object with format and data")
-    if payload["format"] != FORMAT:
-        raise DeserializationError(f"{what} payload format must be {FORMAT!r}")
-    data = payload["data"]
-    if type(data) is not str:
-        raise DeserializationError(f"{what} data must be a base64 string")
-    if len(data) // 4 * 3 > ctx.config.max_bytes:
-        raise SecurityError(f"{what} data larger than max_bytes={ctx.config.max_bytes}")
-    return b64decode(data)
+    return stream_payload(memoryview(sink.getvalue()))
 
 
 def _read(payload: Any, ctx: DecodeContext, what: str) -> tuple[pa.Schema, list[pa.RecordBatch]]:

@@ -31,11 +31,10 @@ import polars as pl
 from ..errors import DeserializationError, SecurityError, SerializationError
 from ..registry import DecodeContext, EncodeContext
 from .builtins import _add as add_handler
-from .builtins import b64decode, b64encode
+from .ipcstream import stream_bytes, stream_payload
 
 __all__: list[str] = []
 
-FORMAT = "arrow-stream"
 _FRAMES = threading.Lock()  # see the module docstring
 
 
@@ -46,21 +45,12 @@ def _enc_frame(df: pl.DataFrame, ctx: EncodeContext) -> dict[str, str]:
     buf = io.BytesIO()
     with _FRAMES:
         df.write_ipc_stream(buf, compression="uncompressed")
-    return {"format": FORMAT, "data": b64encode(buf.getbuffer())}
+    return stream_payload(buf.getbuffer())
 
 
 def _read(payload: Any, ctx: DecodeContext, what: str) -> pl.DataFrame:
     cfg = ctx.config
-    if type(payload) is not dict or set(payload) != {"format", "data"}:
-        raise DeserializationError(f"{what} payload must be an object with format and data")
-    if payload["format"] != FORMAT:
-        raise DeserializationError(f"{what} payload format must be {FORMAT!r}")
-    data = payload["data"]
-    if type(data) is not str:
-        raise DeserializationError(f"{what} data must be a base64 string")
-    if len(data) // 4 * 3 > cfg.max_bytes:
-        raise SecurityError(f"{what} data larger than max_bytes={cfg.max_bytes}")
-    raw = b64decode(data)
+    raw = stream_bytes(payload, ctx, what)
     try:
         df = pl.read_ipc_stream(io.BytesIO(raw))
     except (KeyboardInterrupt, SystemExit):
