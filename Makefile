@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: venv tools test lint typecheck unit demo bench bench-quick bench-serving fuzz clean
+.PHONY: venv tools test lint typecheck unit interop interop-frameworks interop-mlserver interop-seldon demo bench bench-quick bench-serving fuzz clean
 
 # Debian tools the tests and benchmarks drive: wrk (load generator), curl (the demo's examples).
 APT_GET := $(if $(filter 0,$(shell id -u)),apt-get,sudo apt-get)
@@ -26,14 +26,63 @@ tools: $(TOOLS)
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks examples fuzz
 	$(BIN)/ruff format --check src tests benchmarks examples fuzz
+	$(BIN)/lint-imports
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
 unit: $(STAMP) $(TOOLS)
-	$(BIN)/python -m pytest -n 2 -p no:cacheprovider
+	$(BIN)/python -m pytest -n 2 -p no:cacheprovider --ignore=tests/interop
 
-test: lint typecheck unit
+# Interoperability with the real implementations (docs/interop.md): each group runs in its own virtualenv,
+# since kserve/mlflow/tritonclient, mlserver and seldon-core cannot share one.
+FRAMEWORKS_STAMP := .venv-frameworks/.installed-stamp
+MLSERVER_STAMP := .venv-mlserver/.installed-stamp
+SELDON_STAMP := .venv-seldon/.installed-stamp
+# tests/interop/conftest.py stands in for tests/conftest.py (which needs the main venv's packages).
+INTEROP_PYTEST := -m pytest -p no:cacheprovider --confcutdir=tests/interop
+
+$(FRAMEWORKS_STAMP): pyproject.toml setup.py
+	test -x .venv-frameworks/bin/python || $(PYTHON) -m venv .venv-frameworks
+	.venv-frameworks/bin/python -m pip install -q --upgrade pip
+	.venv-frameworks/bin/python -m pip install -q 'kserve==0.21.*' 'tritonclient[http]' 'mlflow==3.17.*' \
+	    'pytest>=8' 'httpx>=0.27' -e '.[serving,pandas]'
+	.venv-frameworks/bin/python -m pip check
+	touch $@
+
+$(MLSERVER_STAMP): pyproject.toml setup.py
+	test -x .venv-mlserver/bin/python || $(PYTHON) -m venv .venv-mlserver
+	.venv-mlserver/bin/python -m pip install -q --upgrade pip
+	.venv-mlserver/bin/python -m pip install -q 'mlserver==1.7.1' 'pytest>=8' -e '.[serving,pandas]'
+	.venv-mlserver/bin/python -m pip check
+	touch $@
+
+$(SELDON_STAMP): pyproject.toml setup.py
+	test -x .venv-seldon/bin/python || $(PYTHON) -m venv .venv-seldon
+	.venv-seldon/bin/python -m pip install -q --upgrade pip 'setuptools<81'
+	.venv-seldon/bin/python -m pip install -q 'seldon-core==1.18.2' 'setuptools<81' 'numpy<2' 'protobuf<4' \
+	    'pytest>=8' -e '.[serving,pandas]'
+	.venv-seldon/bin/python -m pip check
+	touch $@
+
+interop-frameworks: $(FRAMEWORKS_STAMP)
+	.venv-frameworks/bin/python $(INTEROP_PYTEST) tests/interop/frameworks
+
+interop-mlserver: $(MLSERVER_STAMP)
+	.venv-mlserver/bin/python $(INTEROP_PYTEST) tests/interop/mlserver
+
+interop-seldon: $(SELDON_STAMP)
+	.venv-seldon/bin/python $(INTEROP_PYTEST) tests/interop/seldon
+
+# Every group runs even when an earlier one fails; the target fails if any did.
+interop: $(FRAMEWORKS_STAMP) $(MLSERVER_STAMP) $(SELDON_STAMP)
+	status=0; \
+	.venv-frameworks/bin/python $(INTEROP_PYTEST) tests/interop/frameworks || status=1; \
+	.venv-mlserver/bin/python $(INTEROP_PYTEST) tests/interop/mlserver || status=1; \
+	.venv-seldon/bin/python $(INTEROP_PYTEST) tests/interop/seldon || status=1; \
+	exit $$status
+
+test: lint typecheck unit interop
 
 demo: $(STAMP)
 	$(BIN)/python examples/demo.py
@@ -47,6 +96,11 @@ bench-quick: $(STAMP)
 bench-serving: $(STAMP) $(TOOLS)
 	$(BIN)/python benchmarks/serving.py --output docs/benchmarks.md
 
+# OIP codecs side by side (docs/benchmarks.md, protocols block): datason here, MLServer and kserve in their venvs.
+.PHONY: bench-protocols
+bench-protocols: $(STAMP) $(FRAMEWORKS_STAMP) $(MLSERVER_STAMP)
+	$(BIN)/python benchmarks/protocols.py --output docs/benchmarks.md
+
 # The long fuzz campaign (the short one runs inside `make test`); see fuzz/README.md.
 FUZZ_SECONDS ?= 600
 fuzz: $(STAMP)
@@ -56,4 +110,4 @@ fuzz: $(STAMP)
 	    fuzz/corpus fuzz/seeds
 
 clean:
-	rm -rf $(VENV) build src/*.egg-info src/datason/*.so
+	rm -rf $(VENV) .venv-frameworks .venv-mlserver .venv-seldon build src/*.egg-info src/datason/*.so

@@ -403,7 +403,7 @@ def test_metrics_and_health_after_known_traffic(tmp_path_factory: pytest.TempPat
             values = metric_values(c.get("/metrics").text)
 
     def v(name: str, **labels: str) -> float:
-        return values[(name, frozenset({"model_id": "counted", **labels}.items()))]
+        return values[(name, frozenset({"model_id": "counted", "protocol": "datason", **labels}.items()))]
 
     assert v("ml_prediction_requests_total", status="success") == 3
     assert v("ml_prediction_requests_total", status="error") == 6

@@ -35,7 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     serve = commands.add_parser(
         "serve",
-        help="serve a predict function over HTTP (POST /predict, GET /health, /ready, /metrics)",
+        help="serve a predict function over HTTP: /predict, OIP v2, KServe v1, Seldon v1, MLflow; health, metrics",
         description=(
             "Serve MODULE:ATTR with uvicorn. ATTR is a predict function (def or async def) taking the "
             "request's features, or a datason.serving.ModelService. Options default to their "
@@ -79,7 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
         if default.startswith("("):  # tuples are given comma-separated
             default = ",".join(part.strip(" '") for part in default.strip("()").split(",") if part.strip())
         text = f"{doc} (env {env}; default {default})".replace("%", "%%")
-        if default in ("True", "False"):
+        if default in ("True", "False") or name == "sync_in_thread":
             config.add_argument(flag, dest=name, action=argparse.BooleanOptionalAction, default=None, help=text)
         else:
             config.add_argument(flag, dest=name, default=None, metavar=name.upper(), help=text)
@@ -117,7 +117,8 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
         value = getattr(args, name)
         if value is None:
             continue
-        out[name] = value if isinstance(value, bool) else parse_value(name, value, defaults[name])
+        flag = "--" + name.replace("_", "-")
+        out[name] = value if isinstance(value, bool) else parse_value(name, value, defaults[name], source=flag)
     return out
 
 

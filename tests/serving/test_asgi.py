@@ -156,7 +156,10 @@ def test_health_and_metrics_routes() -> None:
     assert health.status == 200 and health.json["total_requests"] == 1 and health.json["status"] == "healthy"
     metrics = run(app, "GET", "/metrics")
     assert metrics.status == 200 and metrics.headers["content-type"].startswith("text/plain")
-    assert b'ml_prediction_requests_total{model_id="m1",status="success"} 1.0' in metrics.sent[1]["body"]
+    assert (
+        b'ml_prediction_requests_total{model_id="m1",protocol="datason",status="success"} 1.0'
+        in metrics.sent[1]["body"]
+    )
 
 
 def test_websocket_scope_is_ignored() -> None:

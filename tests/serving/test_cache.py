@@ -27,15 +27,30 @@ def test_bounded_size_and_ttl() -> None:
         cache.put(PredictionCache.key(i) or b"", str(i).encode())
     assert len(cache) == 2
     assert cache.get(PredictionCache.key(0) or b"") is None  # least recently used went first
-    assert cache.get(PredictionCache.key(2) or b"") == b"2"
+    assert cache.get(PredictionCache.key(2) or b"") == (b"2",)
     now[0] += 9.9
-    assert cache.get(PredictionCache.key(2) or b"") == b"2"
+    assert cache.get(PredictionCache.key(2) or b"") == (b"2",)
     now[0] += 0.2
     assert cache.get(PredictionCache.key(2) or b"") is None
 
 
-@pytest.mark.parametrize("size", [1, 5])
+@pytest.mark.parametrize("size", [2, 5])
 def test_put_get_roundtrip(size: int) -> None:
     cache = PredictionCache(size, 60.0)
-    cache.put(b"k", b'{"x":1}')
-    assert cache.get(b"k") == b'{"x":1}' and cache.get(b"other") is None
+    cache.put(b"k", {"x": 1})
+    cache.put(b"none", None)  # a prediction of None is cached, and told apart from a miss
+    assert cache.get(b"k") == ({"x": 1},) and cache.get(b"other") is None
+    assert cache.get(b"none") == (None,)
+
+
+def test_arrays_key_by_dtype_shape_and_bits() -> None:
+    import numpy as np
+
+    key = PredictionCache.key
+    a = np.arange(6, dtype=np.float32)
+    assert key(a) == key(a.copy())
+    assert key(a) != key(a.astype(np.float64))
+    assert key(a) != key(a.reshape(2, 3))
+    b = a.copy()
+    b[3] = np.nextafter(b[3], np.float32(10))
+    assert key(a) != key(b)

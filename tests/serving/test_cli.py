@@ -3,6 +3,7 @@ the config's types, targets loaded from MODULE:ATTR, and clear exit-2 errors (no
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import sys
 
@@ -67,12 +68,30 @@ def test_load_target() -> None:
         (["serve", "no_such_module_xyz:f"], "no_such_module_xyz"),
         (["serve", "tests.serving.apps.models:SCHEMA"], "neither"),
         (["serve", "tests.serving.apps.models:service", "--rate-limit", "1/second"], "already a ModelService"),
-        (["serve", "tests.serving.apps.models:predict", "--max-depth", "deep"], "DATASON_SERVING_MAX_DEPTH"),
+        (["serve", "tests.serving.apps.models:predict", "--max-depth", "deep"], "--max-depth must be int"),
+        (["serve", "tests.serving.apps.models:predict", "--datason-config", "bogus"], "--datason-config must be"),
+        (["serve", "tests.serving.apps.models:predict", "--protocols", "oip,grpc"], "--protocols must be"),
+        (["serve", "tests.serving.apps.models:predict", "--sync-in-thread", "maybe"], "unrecognized"),
     ],
 )
 def test_errors_exit_2_with_a_message(argv: list[str], words: str, capsys: pytest.CaptureFixture[str]) -> None:
-    assert cli.main(argv) == 2
-    assert words in capsys.readouterr().err
+    with contextlib.suppress(SystemExit):  # argparse exits 2 itself on an unknown form
+        assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert words in err and "DATASON_SERVING" not in err  # the flag was given: name the flag, not the variable
+
+
+def test_bad_environment_value_names_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    from datason.serving import ServingConfig
+
+    monkeypatch.setenv("DATASON_SERVING_DATASON_CONFIG", "bogus")
+    with pytest.raises(ValueError, match="DATASON_SERVING_DATASON_CONFIG must be a preset name"):
+        ServingConfig.from_env()
+    monkeypatch.setenv("DATASON_SERVING_DATASON_CONFIG", "ml")
+    monkeypatch.setenv("DATASON_SERVING_PROTOCOLS", "oip, mlflow")
+    monkeypatch.setenv("DATASON_SERVING_SYNC_IN_THREAD", "auto")
+    cfg = ServingConfig.from_env()
+    assert cfg.protocols == ("oip", "mlflow") and cfg.sync_in_thread is None
 
 
 def test_console_entry_runs_as_a_module() -> None:

@@ -20,23 +20,29 @@ def samples(text: bytes) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]
 
 
 def test_names_labels_and_values() -> None:
-    m = ServiceMetrics("iris", (0.001, 0.01, 0.1))
+    m = ServiceMetrics("iris", (0.001, 0.01, 0.1), ("datason", "oip"))
     m.request(True, 0.005)
     m.request(True, 0.05)
     m.request(False, 0.0005, "validation")
+    m.request(False, 0.2, "malformed", protocol="oip")
     m.cache(True)
     m.cache(False)
     m.batch(4)
     m.active_models.set(1)
     got = samples(m.render())
-    assert got[("ml_prediction_requests_total", (("model_id", "iris"), ("status", "success")))] == 2
-    assert got[("ml_prediction_requests_total", (("model_id", "iris"), ("status", "error")))] == 1
-    assert got[("ml_prediction_errors_total", (("kind", "validation"), ("model_id", "iris")))] == 1
-    assert got[("ml_prediction_errors_total", (("kind", "predict"), ("model_id", "iris")))] == 0
-    assert got[("ml_prediction_latency_seconds_count", (("model_id", "iris"),))] == 3
-    assert got[("ml_prediction_latency_seconds_bucket", (("le", "0.001"), ("model_id", "iris")))] == 1
-    assert got[("ml_prediction_latency_seconds_bucket", (("le", "0.01"), ("model_id", "iris")))] == 2
-    assert abs(got[("ml_prediction_latency_seconds_sum", (("model_id", "iris"),))] - 0.0555) < 1e-9
+    ds, oip = ("model_id", "iris"), ("protocol", "datason")
+    assert got[("ml_prediction_requests_total", (ds, oip, ("status", "success")))] == 2
+    assert got[("ml_prediction_requests_total", (ds, oip, ("status", "error")))] == 1
+    assert got[("ml_prediction_requests_total", (ds, ("protocol", "oip"), ("status", "error")))] == 1
+    assert got[("ml_prediction_requests_total", (ds, ("protocol", "oip"), ("status", "success")))] == 0
+    assert got[("ml_prediction_errors_total", (("kind", "validation"), ds, oip))] == 1
+    assert got[("ml_prediction_errors_total", (("kind", "predict"), ds, oip))] == 0
+    assert got[("ml_prediction_errors_total", (("kind", "malformed"), ds, ("protocol", "oip")))] == 1
+    assert got[("ml_prediction_latency_seconds_count", (ds, oip))] == 3
+    assert got[("ml_prediction_latency_seconds_bucket", (("le", "0.001"), ds, oip))] == 1
+    assert got[("ml_prediction_latency_seconds_bucket", (("le", "0.01"), ds, oip))] == 2
+    assert abs(got[("ml_prediction_latency_seconds_sum", (ds, oip))] - 0.0555) < 1e-9
+    assert got[("ml_prediction_latency_seconds_count", (ds, ("protocol", "oip")))] == 1
     assert got[("ml_prediction_cache_hits_total", (("model_id", "iris"),))] == 1
     assert got[("ml_prediction_cache_misses_total", (("model_id", "iris"),))] == 1
     assert got[("ml_prediction_batch_size_sum", (("model_id", "iris"),))] == 4
@@ -55,7 +61,7 @@ def test_two_services_in_one_process_keep_separate_counts() -> None:
 
     asyncio.run(traffic())
     a, b = samples(first.metrics()[0]), samples(second.metrics()[0])
-    ok = ("ml_prediction_requests_total", (("model_id", "same"), ("status", "success")))
-    bad = ("ml_prediction_requests_total", (("model_id", "same"), ("status", "error")))
+    ok = ("ml_prediction_requests_total", (("model_id", "same"), ("protocol", "datason"), ("status", "success")))
+    bad = ("ml_prediction_requests_total", (("model_id", "same"), ("protocol", "datason"), ("status", "error")))
     assert (a[ok], a[bad], b[ok], b[bad]) == (3, 0, 0, 1)
     assert first.registry is not second.registry

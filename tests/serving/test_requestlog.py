@@ -58,6 +58,7 @@ def test_one_json_line_with_the_fields(caplog: pytest.LogCaptureFixture) -> None
         "status": 200,
         "latency_ms": 1.235,
         "model_id": "iris",
+        "protocol": "datason",
         "features": {"password": REDACTED, "x": 1},
     }
     assert second["error_kind"] == "predict" and second["status"] == 500

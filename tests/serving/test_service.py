@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import threading
 from collections.abc import Awaitable
 from typing import Any
@@ -70,10 +71,13 @@ def test_numpy_pandas_and_nan_become_clean_json() -> None:
     }
 
 
-def test_nan_under_an_error_config_is_a_500_naming_the_path() -> None:
+def test_nan_under_an_error_config_is_a_500_whose_log_names_the_path(caplog: pytest.LogCaptureFixture) -> None:
     cfg = ServingConfig(datason_config=get_api_config().replace(nan_handling="error"))
-    response, body = call(ModelService(lambda f: {"v": [1.0, float("nan")]}, config=cfg), '{"features": {}}')
-    assert response.status == 500 and "$.prediction.v[1]" in body["error"]
+    with caplog.at_level(logging.INFO, logger="datason.serving"):
+        response, body = call(ModelService(lambda f: {"v": [1.0, float("nan")]}, config=cfg), '{"features": {}}')
+    assert response.status == 500 and body["error"] == "prediction failed (SerializationError)"
+    (line,) = [json.loads(r.getMessage()) for r in caplog.records if r.levelno >= logging.ERROR]
+    assert "$.prediction.v[1]" in line["detail"] and "nan_handling" in line["detail"]
 
 
 @pytest.mark.parametrize(
@@ -106,9 +110,15 @@ def test_predict_failure_is_sanitized() -> None:
     assert b"srv" not in response.body and b"Traceback" not in response.body
 
 
-def test_unserializable_prediction_is_a_500() -> None:
-    response, body = call(ModelService(lambda f: {"obj": object()}, config=ServingConfig()), '{"features": {}}')
-    assert response.status == 500 and "$.prediction.obj" in body["error"] and "object" in body["error"]
+def test_unserializable_prediction_is_a_500_whose_hint_stays_in_the_log(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.INFO, logger="datason.serving"):
+        response, body = call(ModelService(lambda f: {"obj": object()}, config=ServingConfig()), '{"features": {}}')
+    assert response.status == 500 and body["error"] == "prediction failed (SerializationError)"
+    assert b"register_type" not in response.body and b"$.prediction" not in response.body
+    (line,) = [json.loads(r.getMessage()) for r in caplog.records if r.levelno >= logging.ERROR]
+    assert line["error"] == body["error"] and line["error_kind"] == "serialization"
+    assert "register it with datason.register_type" in line["detail"] and "$.prediction.obj" in line["detail"]
+    assert "(object)" in line["detail"]
 
 
 def test_rate_limit_gives_429_with_retry_after_per_client() -> None:
@@ -134,9 +144,56 @@ def test_sync_predict_runs_in_a_worker_thread_unless_inline() -> None:
         seen.append(threading.current_thread().name)
         return 1
 
-    call(ModelService(predict, config=ServingConfig()), '{"features": {}}')
+    call(ModelService(predict, config=ServingConfig(sync_in_thread=True)), '{"features": {}}')
     call(ModelService(predict, config=ServingConfig(sync_in_thread=False)), '{"features": {}}')
     assert seen[0] != threading.main_thread().name and seen[1] == threading.main_thread().name
+
+
+@pytest.mark.parametrize("cost", [0.0, 0.003])
+def test_auto_mode_runs_cheap_predicts_inline_and_slow_ones_in_a_thread(cost: float) -> None:
+    import time
+
+    seen: list[bool] = []
+
+    def predict(f: Any) -> Any:
+        seen.append(threading.current_thread() is threading.main_thread())
+        if cost:
+            time.sleep(cost)
+        return 1
+
+    service = ModelService(predict, config=ServingConfig())  # sync_in_thread=None: auto
+
+    async def run() -> None:
+        for _ in range(6):
+            assert (await service.predict_request(b'{"features": 1}', headers={}, client=None)).status == 200
+
+    asyncio.run(run())
+    assert seen[0] is False  # the first call, of unknown cost, runs in a thread
+    if cost:
+        assert seen[1:] == [False] * 5
+    else:  # a trivial predict stays inline (a preempted call may send one to a thread)
+        assert sum(seen[1:]) >= 3
+
+
+def test_auto_mode_moves_a_predict_that_turns_slow_to_a_thread() -> None:
+    import time
+
+    seen: list[bool] = []
+
+    def predict(f: Any) -> Any:
+        seen.append(threading.current_thread() is threading.main_thread())
+        if len(seen) == 4:
+            time.sleep(0.005)
+        return 1
+
+    service = ModelService(predict, config=ServingConfig())
+
+    async def run() -> None:
+        for _ in range(6):
+            await service.predict_request(b'{"features": 1}', headers={}, client=None)
+
+    asyncio.run(run())
+    assert seen[1:4] == [True, True, True] and seen[4] is False
 
 
 def test_async_predicts_and_awaitables_are_awaited() -> None:

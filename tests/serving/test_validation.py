@@ -84,6 +84,7 @@ def test_depth_limit_counts_from_features_and_is_422_with_path() -> None:
     assert decoder(max_depth=3).decode(b'{"features": {"a": {"b": [1]}}}') == {"a": {"b": [1]}}
     exc = fails(decoder(max_depth=3), '{"features": {"a": {"b": [[1]]}}}')
     assert type(exc) is ValidationFailedError and exc.path == "$.features.a.b[0]"
+    assert "max_depth=3" in str(exc)  # the limit the service was given (the decoder counts one level more)
 
 
 def test_feature_count_limit() -> None:

@@ -1,8 +1,11 @@
-"""The reference service as a plain ASGI 3 app: POST /predict, GET /health, /ready, /metrics.
+"""The reference service as an ASGI 3 app: every route of ``routes.ROUTES``, routed by Starlette's ``Router``.
 
-No framework: routes are a dict lookup, the body is read with a byte cap (a Content-Length above the
-cap, or a streamed body growing past it, is answered 413 without reading further), lifespan events
-start and stop the ``ModelService``. Unknown paths are 404 and wrong methods 405, in the error envelope.
+Endpoints are plain ASGI callables (no Request objects on the hot path): a prediction route reads the body
+with a byte cap (a Content-Length above the cap, or a streamed body growing past it, is answered 413 without
+reading further) and hands it to ``ModelService.handle`` with its protocol; the other routes answer from the
+service's state. Unknown paths are 404 and wrong methods 405 (with ``Allow``), unknown model names and
+versions 404, all in the error body of the route's protocol. Lifespan events start and stop the service.
+Starlette middleware (CORS, authentication, HTTPS redirects) wraps the app like any Starlette app.
 """
 
 from __future__ import annotations
@@ -10,9 +13,13 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
+import orjson
+
 from .config import ServingConfig
-from .errors import MalformedRequestError, MethodNotAllowedError, NotFoundError, PayloadTooLargeError
-from .service import ModelService, ServingResponse
+from .errors import MalformedRequestError, MethodNotAllowedError, NotFoundError, PayloadTooLargeError, ServingError
+from .requestlog import request_id
+from .routes import ROUTES, RouteSpec
+from .service import JSON, ModelService, ServingResponse
 
 __all__ = ["ServingApp", "create_app"]
 
@@ -20,8 +27,7 @@ Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
-
-_ROUTES = {"/predict": "POST", "/health": "GET", "/ready": "GET", "/metrics": "GET"}
+Handler = Callable[[Scope, Receive, Send, dict[str, str]], Awaitable[None]]
 
 
 def create_app(
@@ -39,53 +45,113 @@ def create_app(
 
 
 class ServingApp:
-    """ASGI 3 callable around one ``ModelService`` (``app.service``)."""
+    """ASGI 3 callable around one ``ModelService`` (``app.service``); ``app.routes`` lists what it answers."""
 
-    __slots__ = ("_max_body", "service")
+    __slots__ = ("_max_body", "_openapi_body", "_router", "routes", "service")
 
     def __init__(self, service: ModelService) -> None:
+        from starlette.routing import Route, Router
+
         self.service = service
         self._max_body = service.config.max_body_bytes
+        self._openapi_body: bytes | None = None
+        self.routes: tuple[RouteSpec, ...] = tuple(r for r in ROUTES if r.protocol in service.adapters)
+        self._router = Router(
+            routes=[Route(r.path, _Endpoint(r, self._handler(r), service)) for r in self.routes],
+            redirect_slashes=False,
+            default=self._not_found,
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
         if kind == "http":
-            await self._http(scope, receive, send)
+            await self._router(scope, receive, send)
         elif kind == "lifespan":
             await self._lifespan(receive, send)
         # websocket and other scope types are not served: returning closes them.
 
-    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
-        path: str = scope["path"]
-        method: str = scope["method"]
-        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
-        peer = scope.get("client")
-        client = peer[0] if peer else None
+    # -- handlers ----------------------------------------------------------------------------------------
+
+    def _handler(self, route: RouteSpec) -> Handler:
+        if route.kind == "predict":
+            return self._predict_handler(route.protocol)
+        handler: Handler = getattr(self, "_" + route.kind)
+        return handler
+
+    def _predict_handler(self, protocol: str) -> Handler:
         service = self.service
-        allowed = _ROUTES.get(path)
-        if allowed is None or method != allowed:
-            error = NotFoundError("no such route") if allowed is None else MethodNotAllowedError("method not allowed")
-            response = service.error_response(error, headers=headers, client=client, method=method, path=path)
-            if allowed is not None:
-                response.headers.append(("allow", allowed))
-            await _send(send, response)
-            return
-        if path == "/predict":
+
+        async def predict(scope: Scope, receive: Receive, send: Send, headers: dict[str, str]) -> None:
+            peer = scope.get("client")
+            client = peer[0] if peer else None
             body = await self._read_body(receive, headers)
             if body is None:
                 return  # client went away
             if isinstance(body, bytes):
-                response = await service.handle(body, headers, client)
+                response = await service.handle(body, headers, client, protocol)
             else:  # refused unread: close the connection rather than drain a body we will not use
-                response = service.reject_request(body, headers=headers, client=client)
+                response = service.reject_request(body, headers=headers, client=client, protocol=protocol)
                 response.headers.append(("connection", "close"))
-        elif path == "/health":
-            response = service.health_response()
-        elif path == "/ready":
-            response = service.ready_response()
-        else:
-            response = service.metrics_response()
-        await _send(send, response)
+            await _send(send, response)
+
+        return predict
+
+    async def _health(self, scope: Scope, receive: Receive, send: Send, headers: dict[str, str]) -> None:
+        await _send(send, self.service.health_response(headers.get("x-request-id")))
+
+    async def _ready(self, scope: Scope, receive: Receive, send: Send, headers: dict[str, str]) -> None:
+        await _send(send, self.service.ready_response(headers.get("x-request-id")))
+
+    async def _metrics(self, scope: Scope, receive: Receive, send: Send, headers: dict[str, str]) -> None:
+        await _send(send, self.service.metrics_response(headers.get("x-request-id")))
+
+    async def _openapi(self, scope: Scope, receive: Receive, send: Send, headers: dict[str, str]) -> None:
+        if self._openapi_body is None:
+            from .openapi import openapi_document
+
+            self._openapi_body = orjson.dumps(openapi_document(self.service, self.routes))
+        await _send(send, _json(200, self._openapi_body, headers))
+
+    async def _live(self, scope: Scope, receive: Receive, send: Send, headers: dict[str, str]) -> None:
+        await _send(send, _json(200, b'{"live":true}', headers))
+
+    async def _server_ready(self, scope: Scope, receive: Receive, send: Send, headers: dict[str, str]) -> None:
+        ready = self.service.ready
+        await _send(send, _json(200 if ready else 503, orjson.dumps({"ready": ready}), headers))
+
+    async def _server_metadata(self, scope: Scope, receive: Receive, send: Send, headers: dict[str, str]) -> None:
+        from .. import __version__
+
+        body = {"name": "datason", "version": __version__, "extensions": ["binary_tensor_data"]}
+        await _send(send, _json(200, orjson.dumps(body), headers))
+
+    async def _model_metadata(self, scope: Scope, receive: Receive, send: Send, headers: dict[str, str]) -> None:
+        from ..protocols.oip import model_metadata
+
+        cfg = self.service.config
+        body = model_metadata(
+            cfg.model_id, versions=(cfg.model_version,), inputs=self.service.inputs, outputs=self.service.outputs
+        )
+        await _send(send, _json(200, orjson.dumps(body), headers))
+
+    async def _model_ready(self, scope: Scope, receive: Receive, send: Send, headers: dict[str, str]) -> None:
+        ready = self.service.ready
+        body = {"name": self.service.config.model_id, "ready": ready}
+        await _send(send, _json(200 if ready else 503, orjson.dumps(body), headers))
+
+    async def _model_list(self, scope: Scope, receive: Receive, send: Send, headers: dict[str, str]) -> None:
+        await _send(send, _json(200, orjson.dumps({"models": [self.service.config.model_id]}), headers))
+
+    async def _ping(self, scope: Scope, receive: Receive, send: Send, headers: dict[str, str]) -> None:
+        await _send(send, _json(200 if self.service.ready else 503, b"\n", headers))
+
+    async def _not_found(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return
+        headers = _headers(scope)
+        await _send(send, _error(self.service, NotFoundError("no such route"), scope, headers, "datason"))
+
+    # -- body and lifespan -------------------------------------------------------------------------------
 
     async def _read_body(
         self, receive: Receive, headers: dict[str, str]
@@ -131,6 +197,62 @@ class ServingApp:
                 self.service.stop()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
+
+
+class _Endpoint:
+    """One route's ASGI endpoint: checks the method, the model name and version, then runs the handler."""
+
+    __slots__ = ("handler", "method", "model_id", "model_version", "route", "service")
+
+    def __init__(self, route: RouteSpec, handler: Handler, service: ModelService) -> None:
+        self.route = route
+        self.method = route.method
+        self.handler = handler
+        self.service = service
+        self.model_id = service.config.model_id
+        self.model_version = service.config.model_version
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        headers = _headers(scope)
+        protocol = self.route.protocol
+        method = scope["method"]
+        if method != self.method:
+            response = _error(self.service, MethodNotAllowedError("method not allowed"), scope, headers, protocol)
+            response.headers.append(("allow", self.method))
+            await _send(send, response)
+            return
+        params = scope.get("path_params")
+        if params:
+            if params.get("name", self.model_id) != self.model_id:
+                error: ServingError = NotFoundError("unknown model")
+                await _send(send, _error(self.service, error, scope, headers, protocol))
+                return
+            if params.get("version", self.model_version) != self.model_version:
+                error = NotFoundError("unknown model version")
+                await _send(send, _error(self.service, error, scope, headers, protocol))
+                return
+        await self.handler(scope, receive, send, headers)
+
+
+def _headers(scope: Scope) -> dict[str, str]:
+    return {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+
+
+def _error(service: ModelService, error: ServingError, scope: Scope, headers: dict[str, str], protocol: str) -> Any:
+    peer = scope.get("client")
+    return service.error_response(
+        error,
+        headers=headers,
+        client=peer[0] if peer else None,
+        method=scope["method"],
+        path=scope["path"],
+        protocol=protocol,
+    )
+
+
+def _json(status: int, body: bytes, headers: dict[str, str]) -> ServingResponse:
+    rid = request_id(headers.get("x-request-id"))
+    return ServingResponse(status, [("content-type", JSON), ("x-request-id", rid)], body)
 
 
 async def _send(send: Send, response: ServingResponse) -> None:

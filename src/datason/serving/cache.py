@@ -1,9 +1,10 @@
 """Optional prediction cache: serialized predictions keyed by the canonical form of the validated input.
 
-The key is datason's typed serialization of the features with sorted keys, so equal inputs share an
-entry whatever their key order, and inputs that differ only in type (``1`` vs ``1.0``, a tuple vs a
-list) do not. Entries are the response bytes of the prediction, bounded in number (LRU) and age (TTL)
-by ``cachetools.TTLCache``; a lock makes it safe to share between threads.
+The key is datason's typed serialization of what predict receives with sorted keys, so equal inputs share
+an entry whatever their key order or the protocol they came by, and inputs that differ only in type (``1``
+vs ``1.0``, a tuple vs a list, float32 vs float64 arrays) do not. Entries are the predictions themselves
+(each protocol writes its own response from them; they are treated as read-only), bounded in number (LRU)
+and age (TTL) by ``cachetools.TTLCache``; a lock makes it safe to share between threads.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ class PredictionCache:
         """``timer`` is the clock TTLs are measured on (monotonic seconds)."""
         from cachetools import TTLCache
 
-        self._data: TTLCache[bytes, bytes] = TTLCache(maxsize=maxsize, ttl=ttl, timer=timer)
+        self._data: TTLCache[bytes, tuple[Any]] = TTLCache(maxsize=maxsize, ttl=ttl, timer=timer)
         self._lock = threading.Lock()
 
     @staticmethod
@@ -42,13 +43,14 @@ class PredictionCache:
         except DatasonError:
             return None
 
-    def get(self, key: bytes) -> bytes | None:
+    def get(self, key: bytes) -> tuple[Any] | None:
+        """``(prediction,)`` when cached (a prediction may itself be None), else None."""
         with self._lock:
             return self._data.get(key)
 
-    def put(self, key: bytes, body: bytes) -> None:
+    def put(self, key: bytes, prediction: Any) -> None:
         with self._lock:
-            self._data[key] = body
+            self._data[key] = (prediction,)
 
     def __len__(self) -> int:
         with self._lock:

@@ -21,9 +21,11 @@ from ..config import (
     get_strict_config,
 )
 
-__all__ = ["ENV_PREFIX", "FIELDS", "RateLimitStrategy", "ServingConfig", "env_var", "parse_value"]
+__all__ = ["ENV_PREFIX", "FIELDS", "PROTOCOLS", "RateLimitStrategy", "ServingConfig", "env_var", "parse_value"]
 
 ENV_PREFIX = "DATASON_SERVING_"
+PROTOCOLS: tuple[str, ...] = ("oip", "kserve_v1", "seldon", "mlflow")
+"""The protocols a service answers besides datason's own ``/predict`` (which is always on)."""
 RateLimitStrategy = Literal["moving-window", "fixed-window", "sliding-window-counter"]
 STRATEGIES: tuple[str, ...] = ("moving-window", "fixed-window", "sliding-window-counter")
 PRESETS = {
@@ -51,12 +53,16 @@ _DOCS: dict[str, str] = {
     "cache_ttl": "Seconds a cached prediction stays valid.",
     "batch_max_size": "Above 1, predict receives lists of up to this many feature sets.",
     "batch_max_wait_ms": "Longest wait for a batch to fill, in milliseconds.",
-    "sync_in_thread": "Run a sync predict in a worker thread (False: inline on the event loop).",
+    "sync_in_thread": (
+        "A sync predict runs in a worker thread (True), inline on the event loop (False), or "
+        "auto (None): inline while its measured cost stays under 100 µs, else in a thread."
+    ),
     "degraded_error_rate": "`/health` says `degraded` when the 5xx share of requests is above this.",
     "min_requests_for_health": "Requests needed before `/health` can say `degraded`.",
     "log_payloads": "Add the (redacted) features to each request's log line.",
     "redact_keys": "Keys whose values logs replace by `[REDACTED]` (case-insensitive substring match).",
     "latency_buckets": "Bucket bounds (seconds) of the latency histogram.",
+    "protocols": "Protocols answered beside `/predict`: `oip`, `kserve_v1`, `seldon`, `mlflow` (comma-separated).",
     "datason_config": "datason config for requests and responses (env: a preset name: api, ml, strict...); None: api.",
 }
 
@@ -78,12 +84,13 @@ class ServingConfig:
     cache_ttl: float = 300.0
     batch_max_size: int = 1
     batch_max_wait_ms: float = 5.0
-    sync_in_thread: bool = True
+    sync_in_thread: bool | None = None
     degraded_error_rate: float = 0.1
     min_requests_for_health: int = 10
     log_payloads: bool = False
     redact_keys: tuple[str, ...] = DEFAULT_REDACT
     latency_buckets: tuple[float, ...] = DEFAULT_BUCKETS
+    protocols: tuple[str, ...] = PROTOCOLS
     datason_config: SerializationConfig | None = None
 
     def __post_init__(self) -> None:
@@ -108,6 +115,13 @@ class ServingConfig:
             parse_limits(self.rate_limit)  # raises ValueError on bad notation, at construction
         if self.datason_config is not None and not isinstance(self.datason_config, SerializationConfig):
             raise ValueError("ServingConfig.datason_config must be a SerializationConfig or None")
+        if self.sync_in_thread not in (True, False, None):
+            raise ValueError("ServingConfig.sync_in_thread must be True, False or None (auto)")
+        protocols = tuple(dict.fromkeys(str(p).lower() for p in self.protocols))
+        unknown = [p for p in protocols if p not in PROTOCOLS and p != "datason"]
+        if unknown:
+            raise ValueError(f"ServingConfig.protocols: unknown protocol; expected some of {PROTOCOLS}")
+        object.__setattr__(self, "protocols", protocols)
         object.__setattr__(self, "redact_keys", tuple(str(k).lower() for k in self.redact_keys))
         buckets = tuple(float(b) for b in self.latency_buckets)
         if not buckets or list(buckets) != sorted(set(buckets)):
@@ -146,10 +160,19 @@ FIELDS: tuple[tuple[str, str, str, str], ...] = tuple(
 """(field, environment variable, default, meaning) for every field: the documented table."""
 
 
-def parse_value(name: str, raw: str, default: Any) -> Any:
-    """An environment string as the type of the field's default; errors name the variable, not the value."""
+def parse_value(name: str, raw: str, default: Any, *, source: str | None = None) -> Any:
+    """A string as the type of the field's default; errors name ``source`` (default: the variable), not the value."""
     text = raw.strip()
     try:
+        if name == "sync_in_thread" and text.lower() in ("auto", "none", ""):
+            return None
+        if name == "sync_in_thread":
+            default = True
+        if name == "protocols":
+            names = tuple(part.strip().lower() for part in text.split(",") if part.strip())
+            if any(p not in PROTOCOLS and p != "datason" for p in names):
+                raise ValueError
+            return names
         if name == "datason_config":
             return None if text.lower() in ("", "none") else PRESETS[text.lower()]()
         if name in ("rate_limit", "client_id_header"):
@@ -169,5 +192,12 @@ def parse_value(name: str, raw: str, default: Any) -> Any:
             return tuple(float(i) for i in items) if name == "latency_buckets" else tuple(items)
         return text
     except (ValueError, KeyError):
-        kind = "a preset name (" + ", ".join(PRESETS) + ")" if name == "datason_config" else type(default).__name__
-        raise ValueError(f"{env_var(name)} must be {kind}") from None
+        if name == "datason_config":
+            kind = "a preset name (" + ", ".join(PRESETS) + ")"
+        elif name == "protocols":
+            kind = "a comma-separated list of " + ", ".join(PROTOCOLS)
+        elif name == "sync_in_thread":
+            kind = "true, false or auto"
+        else:
+            kind = type(default).__name__
+        raise ValueError(f"{source or env_var(name)} must be {kind}") from None

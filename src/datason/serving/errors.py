@@ -38,6 +38,8 @@ class ServingError(DatasonError):
 
     status: ClassVar[int] = 500
     kind: ClassVar[str] = "internal"
+    #: Server-side explanation for the log line only (never sent to the client).
+    detail: str | None = None
 
     def _render(self) -> str:
         # A request-level failure (path "$") reads better without " at $"; deeper paths are kept.

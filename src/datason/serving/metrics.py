@@ -6,6 +6,7 @@ Label children are bound once at construction so the request path only increment
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any, NamedTuple
 
 from .errors import ERROR_KINDS
 
@@ -13,49 +14,55 @@ __all__ = ["ServiceMetrics"]
 
 
 class ServiceMetrics:
-    """``ml_prediction_*`` counters and histograms and ``ml_active_models`` for one ``model_id``."""
+    """``ml_prediction_*`` counters and histograms and ``ml_active_models`` for one ``model_id``.
+
+    Requests, latency and errors carry a ``protocol`` label (``datason``, ``oip``, ``kserve_v1``, ``seldon``,
+    ``mlflow``); the children of every protocol the service answers are bound here, once.
+    """
 
     __slots__ = (
         "_batch_size",
+        "_by_protocol",
         "_cache_hits",
         "_cache_misses",
-        "_error",
-        "_errors",
-        "_latency",
-        "_success",
         "active_models",
         "content_type",
         "registry",
     )
 
-    def __init__(self, model_id: str, buckets: Sequence[float]) -> None:
+    def __init__(self, model_id: str, buckets: Sequence[float], protocols: Sequence[str] = ("datason",)) -> None:
         from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram
 
         self.registry = CollectorRegistry(auto_describe=True)
         self.content_type = CONTENT_TYPE_LATEST
         requests = Counter(
             "ml_prediction_requests_total",
-            "Prediction requests by outcome (success or error).",
-            ("model_id", "status"),
+            "Prediction requests by protocol and outcome (success or error).",
+            ("model_id", "protocol", "status"),
             registry=self.registry,
         )
-        self._success = requests.labels(model_id, "success")
-        self._error = requests.labels(model_id, "error")
         latency = Histogram(
             "ml_prediction_latency_seconds",
             "Time to answer a prediction request, from body received to response built.",
-            ("model_id",),
+            ("model_id", "protocol"),
             buckets=tuple(buckets),
             registry=self.registry,
         )
-        self._latency = latency.labels(model_id)
         errors = Counter(
             "ml_prediction_errors_total",
-            "Failed prediction requests by kind.",
-            ("model_id", "kind"),
+            "Failed prediction requests by protocol and kind.",
+            ("model_id", "protocol", "kind"),
             registry=self.registry,
         )
-        self._errors = {kind: errors.labels(model_id, kind) for kind in ERROR_KINDS}
+        self._by_protocol: dict[str, _Children] = {
+            p: _Children(
+                requests.labels(model_id, p, "success"),
+                requests.labels(model_id, p, "error"),
+                latency.labels(model_id, p),
+                {kind: errors.labels(model_id, p, kind) for kind in ERROR_KINDS},
+            )
+            for p in protocols
+        }
         self.active_models = Gauge(
             "ml_active_models", "Models this service is serving (1 once started).", registry=self.registry
         )
@@ -79,12 +86,13 @@ class ServiceMetrics:
             registry=self.registry,
         ).labels(model_id)
 
-    def request(self, ok: bool, seconds: float, kind: str | None = None) -> None:
+    def request(self, ok: bool, seconds: float, kind: str | None = None, protocol: str = "datason") -> None:
         """Count one finished prediction request and its latency; ``kind`` names a failure."""
-        (self._success if ok else self._error).inc()
-        self._latency.observe(seconds)
+        children = self._by_protocol[protocol]
+        (children.success if ok else children.error).inc()
+        children.latency.observe(seconds)
         if kind is not None:
-            self._errors[kind].inc()
+            children.errors[kind].inc()
 
     def cache(self, hit: bool) -> None:
         (self._cache_hits if hit else self._cache_misses).inc()
@@ -97,3 +105,10 @@ class ServiceMetrics:
         from prometheus_client import generate_latest
 
         return generate_latest(self.registry)
+
+
+class _Children(NamedTuple):
+    success: Any
+    error: Any
+    latency: Any
+    errors: dict[str, Any]

@@ -51,7 +51,7 @@ def _redact(value: Any, words: tuple[str, ...]) -> Any:
 
 
 class RequestLogger:
-    """Writes one JSON line per request: id, client, method, path, status, latency_ms, model_id."""
+    """Writes one JSON line per request: id, client, method, path, status, latency_ms, model_id, protocol."""
 
     __slots__ = ("_redact", "logger", "model_id", "payloads")
 
@@ -80,8 +80,14 @@ class RequestLogger:
         error: str | None = None,
         kind: str | None = None,
         payload: Any = None,
+        protocol: str = "datason",
+        detail: str | None = None,
     ) -> None:
-        """Write the line (callers check ``enabled(level)`` first to skip building it)."""
+        """Write the line (callers check ``enabled(level)`` first to skip building it).
+
+        ``detail`` is a server-side explanation (why a prediction could not be serialized, say) that the
+        client never sees.
+        """
         line: dict[str, Any] = {
             "request_id": rid,
             "client": client,
@@ -90,10 +96,13 @@ class RequestLogger:
             "status": status,
             "latency_ms": round(latency_ms, 3),
             "model_id": self.model_id,
+            "protocol": protocol,
         }
         if kind is not None:
             line["error_kind"] = kind
             line["error"] = error
+            if detail is not None:
+                line["detail"] = detail
         if self.payloads and payload is not None:
             line["features"] = _redact(payload, self._redact)
         logger = self.logger

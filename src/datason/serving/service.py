@@ -1,8 +1,10 @@
-"""ModelService: a user's predict function wrapped with validation, limits, metrics, logs, cache and batching.
+"""ModelService: a user's predict function behind one request pipeline shared by every protocol.
 
-Framework-agnostic: it takes a body, headers and the peer address and returns a ``ServingResponse``
-(status, headers, body bytes), so any server (the ASGI app here, BentoML, Ray Serve, KServe, Seldon)
-can wrap it. Everything that does not depend on the request is prepared at construction.
+The pipeline: rate limit, parse and validate (the protocol's adapter), cache, batch, predict, encode (the
+adapter again), metrics, one log line. It is framework-agnostic: it takes a body, headers and the peer
+address and returns a ``ServingResponse`` (status, headers, body bytes), so any server (the ASGI app here,
+BentoML, Ray Serve, KServe, Seldon) can wrap it. Everything that does not depend on the request is
+prepared at construction.
 """
 
 from __future__ import annotations
@@ -12,21 +14,18 @@ import inspect
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, NamedTuple
 
 import orjson
 
-from ..api import dumpb
-from ..errors import DatasonError
+from .adapters import Adapter, Parsed, build_adapters
 from .batching import MicroBatcher
 from .cache import PredictionCache
 from .config import ServingConfig
 from .errors import (
     RateLimitedError,
-    ResponseSerializationError,
     ServingError,
-    error_body,
     prediction_failed,
     utc_timestamp,
 )
@@ -39,10 +38,19 @@ __all__ = ["ModelService", "ServingResponse"]
 
 JSON = "application/json"
 _TRACE = logging.getLogger("datason.serving.predict")
+_PATHS = {"datason": "/predict", "oip": "/v2/infer", "kserve_v1": "/v1/predict", "seldon": "/api/v1.0/predictions"}
+_PATHS["mlflow"] = "/invocations"
+
+#: ``sync_in_thread=None`` (auto): a sync predict runs inline while the moving average of its duration stays
+#: under INLINE_BELOW seconds, and moves to a worker thread (for every later call) once one call takes longer
+#: than THREAD_ABOVE or the average passes INLINE_BELOW. A thread hop costs 30-60 µs of latency and a
+#: quarter of the throughput of a cheap predict; a predict cheaper than that gains nothing from a thread.
+INLINE_BELOW = 100e-6
+THREAD_ABOVE = 1e-3
 
 
 class ServingResponse(NamedTuple):
-    """What to send back: HTTP status, headers (lower-case names) and the JSON body."""
+    """What to send back: HTTP status, headers (lower-case names) and the body."""
 
     status: int
     headers: list[tuple[str, str]]
@@ -50,10 +58,12 @@ class ServingResponse(NamedTuple):
 
 
 class ModelService:
-    """Serves ``predict`` (sync or async) under ``config``; ``schema`` is a JSON Schema dict or a type.
+    """Serves ``predict`` (sync or async) under ``config`` for every protocol in ``config.protocols``.
 
-    ``predict`` receives the decoded features (the model instance when ``schema`` is a pydantic model
-    or another type); with ``batch_max_size > 1`` it receives a list of them and returns a list.
+    ``schema`` (a JSON Schema dict, a pydantic model or a type) validates datason's ``/predict`` features;
+    ``inputs`` and ``outputs`` (``datason.protocols.oip.TensorSpec``) describe and check OIP tensors and
+    are listed in the model's metadata. ``predict`` receives the same kind of value whatever the protocol
+    (see docs/protocols.md); with ``batch_max_size > 1`` it receives a list of them and returns a list.
     """
 
     def __init__(
@@ -62,6 +72,8 @@ class ModelService:
         *,
         config: ServingConfig | None = None,
         schema: Any = None,
+        inputs: Sequence[Any] = (),
+        outputs: Sequence[Any] = (),
     ) -> None:
         if not callable(predict):
             raise TypeError("predict must be callable")
@@ -70,13 +82,27 @@ class ModelService:
             raise TypeError("config must be a ServingConfig")
         self.config = cfg
         self.predict = predict
+        self.schema = schema
+        self.inputs = tuple(inputs)
+        self.outputs = tuple(outputs)
         self._async = _is_async(predict)
         self._in_thread = cfg.sync_in_thread
-        self._decoder = RequestDecoder(cfg, schema)
-        self._out = cfg.serialization
+        self._auto = cfg.sync_in_thread is None
+        self._cost = 0.0  # moving average of a sync predict's duration (auto mode)
+        self._thread_next = True  # auto mode: the first call, of unknown cost, runs in a thread
+        self.adapters: dict[str, Adapter] = build_adapters(
+            cfg.protocols,
+            model_id=cfg.model_id,
+            model_version=cfg.model_version,
+            serialization=cfg.serialization,
+            decoder=RequestDecoder(cfg, schema),
+            max_depth=cfg.max_depth,
+            inputs=self.inputs,
+            outputs=self.outputs,
+        )
         self._limiter = RateLimiter(cfg.rate_limit, cfg.rate_limit_strategy) if cfg.rate_limit else None
         self._client_header = cfg.client_id_header.lower() if cfg.client_id_header else None
-        self._metrics = ServiceMetrics(cfg.model_id, cfg.latency_buckets)
+        self._metrics = ServiceMetrics(cfg.model_id, cfg.latency_buckets, tuple(self.adapters))
         self._log = RequestLogger(cfg.model_id, log_payloads=cfg.log_payloads, redact_keys=cfg.redact_keys)
         self._cache = PredictionCache(cfg.cache_size, cfg.cache_ttl) if cfg.cache_size else None
         self._batcher = (
@@ -90,7 +116,6 @@ class ModelService:
             if cfg.batch_max_size > 1
             else None
         )
-        self._version = orjson.dumps(cfg.model_version)
         self._lock = threading.Lock()
         self._total = self._server_errors = self._client_errors = 0
         self._latency_sum = 0.0
@@ -117,96 +142,132 @@ class ModelService:
 
     # -- requests --------------------------------------------------------------------------------------
 
-    async def predict_request(self, body: bytes, *, headers: Mapping[str, str], client: str | None) -> ServingResponse:
-        """Answer one ``POST /predict`` body; ``client`` is the peer address (None if unknown)."""
-        return await self.handle(body, {k.lower(): v for k, v in headers.items()}, client)
+    async def predict_request(
+        self, body: bytes, *, headers: Mapping[str, str], client: str | None, protocol: str = "datason"
+    ) -> ServingResponse:
+        """Answer one prediction request of ``protocol``; ``client`` is the peer address (None if unknown)."""
+        return await self.handle(body, {k.lower(): v for k, v in headers.items()}, client, protocol)
 
-    async def handle(self, body: bytes, headers: dict[str, str], client: str | None) -> ServingResponse:
+    def adapter(self, protocol: str) -> Adapter:
+        """The adapter of ``protocol``; ValueError when the service does not answer it."""
+        try:
+            return self.adapters[protocol]
+        except KeyError:
+            raise ValueError(f"this service does not answer the {protocol} protocol") from None
+
+    async def handle(
+        self, body: bytes, headers: dict[str, str], client: str | None, protocol: str = "datason"
+    ) -> ServingResponse:
         """``predict_request`` for headers already keyed by lower-case names (what ASGI servers give)."""
         t0 = time.perf_counter()
+        adapter = self.adapters.get(protocol) or self.adapter(protocol)
         if not self._started:
             self.start()
         rid = request_id(headers.get("x-request-id"))
-        who = client_identity(headers, self._client_header, client)
-        raw: Any = None
+        parsed: Parsed | None = None
         try:
             if self._limiter is not None:
-                retry = self._limiter.check(who)
+                retry = self._limiter.check(client_identity(headers, self._client_header, client))
                 if retry is not None:
                     raise RateLimitedError(retry)
-            raw = self._decoder.parse(body)
-            features = self._decoder.check(raw)
-            prediction: bytes | None = None
+            parsed = adapter.parse(body, headers)
+            value = parsed.value
+            cached: tuple[Any] | None = None
             key: bytes | None = None
             if self._cache is not None:
-                key = self._cache.key(features)
-                prediction = self._cache.get(key) if key is not None else None
-                self._metrics.cache(prediction is not None)
-            if prediction is None:
+                key = self._cache.key(value)
+                cached = self._cache.get(key) if key is not None else None
+                self._metrics.cache(cached is not None)
+            if cached is not None:
+                result = cached[0]
+            else:
                 if self._batcher is not None:
-                    result = await self._batcher.submit(features)
+                    result = await self._batcher.submit(value)
                 else:
-                    result = await self._predict_one(features)
-                prediction = self._dump(result)
+                    result = await self._predict_one(value)
                 if key is not None and self._cache is not None:
-                    self._cache.put(key, prediction)
+                    self._cache.put(key, result)
+            rendered = adapter.render(result, parsed, rid, time.perf_counter() - t0)
         except ServingError as exc:
-            return self._failure(exc, rid, who, t0, raw)
+            return self._failure(adapter, exc, rid, headers, client, t0, parsed)
         except Exception:  # a fault of the service itself: still an envelope, never a traceback
-            return self._failure(ServingError("internal error"), rid, who, t0, raw)
+            return self._failure(adapter, ServingError("internal error"), rid, headers, client, t0, parsed)
         elapsed = time.perf_counter() - t0
-        out = b"".join(
-            (
-                b'{"request_id":"',
-                rid.encode(),
-                b'","prediction":',
-                prediction,
-                b',"model_version":',
-                self._version,
-                b',"timestamp":"',
-                utc_timestamp().encode(),
-                b'","processing_time_ms":',
-                repr(round(elapsed * 1000.0, 3)).encode(),
-                b"}",
-            )
-        )
-        self._count(200, elapsed, None)
+        self._count(adapter.name, 200, elapsed, None)
         if self._log.enabled(logging.INFO):
-            self._log.log(logging.INFO, rid, who, "POST", "/predict", 200, elapsed * 1000.0, payload=raw)
-        return ServingResponse(200, [("content-type", JSON), ("x-request-id", rid)], out)
+            who = client_identity(headers, self._client_header, client)
+            payload = parsed.value if self._log.payloads else None
+            self._log.log(
+                logging.INFO,
+                rid,
+                who,
+                "POST",
+                _PATHS[adapter.name],
+                200,
+                elapsed * 1000.0,
+                payload=payload,
+                protocol=adapter.name,
+            )
+        out = [("content-type", rendered.content_type), ("x-request-id", rid), *rendered.headers]
+        return ServingResponse(200, out, rendered.body)
 
-    def reject_request(self, error: ServingError, *, headers: Mapping[str, str], client: str | None) -> ServingResponse:
-        """Answer a ``/predict`` request refused before its body was read (e.g. 413 from Content-Length)."""
+    def reject_request(
+        self, error: ServingError, *, headers: Mapping[str, str], client: str | None, protocol: str = "datason"
+    ) -> ServingResponse:
+        """Answer a prediction request refused before its body was read (e.g. 413 from Content-Length)."""
         lower = {k.lower(): v for k, v in headers.items()}
         if not self._started:
             self.start()
         rid = request_id(lower.get("x-request-id"))
-        return self._failure(error, rid, client_identity(lower, self._client_header, client), time.perf_counter())
+        return self._failure(self.adapter(protocol), error, rid, lower, client, time.perf_counter())
 
     def error_response(
-        self, error: ServingError, *, headers: Mapping[str, str], client: str | None, method: str, path: str
+        self,
+        error: ServingError,
+        *,
+        headers: Mapping[str, str],
+        client: str | None,
+        method: str,
+        path: str,
+        protocol: str = "datason",
     ) -> ServingResponse:
         """The envelope for a request that is not a prediction (404, 405); logged, not counted in metrics."""
         lower = {k.lower(): v for k, v in headers.items()}
         rid = request_id(lower.get("x-request-id"))
-        who = client_identity(lower, self._client_header, client)
+        adapter = self.adapters.get(protocol) or self.adapters["datason"]
         level = self._log.level(error.status)
         if self._log.enabled(level):
-            self._log.log(level, rid, who, method, path, error.status, 0.0, error=str(error), kind=error.kind)
+            who = client_identity(lower, self._client_header, client)
+            self._log.log(
+                level,
+                rid,
+                who,
+                method,
+                path,
+                error.status,
+                0.0,
+                error=str(error),
+                kind=error.kind,
+                protocol=adapter.name,
+            )
         headers_out = [("content-type", JSON), ("x-request-id", rid)]
-        return ServingResponse(error.status, headers_out, error_body(rid, str(error)))
+        return ServingResponse(error.status, headers_out, adapter.error(rid, error))
 
-    async def _predict_one(self, features: Any) -> Any:
+    async def _predict_one(self, value: Any) -> Any:
         try:
-            return await self._invoke(features)
+            return await self._invoke(value)
+        except ServingError:
+            raise
         except Exception as exc:
             raise self._predict_failed(exc) from None
 
     async def _invoke(self, arg: Any) -> Any:
-        """Call predict: awaited when async, in a worker thread when sync (unless configured inline)."""
+        """Call predict: awaited when async; a sync one in a worker thread or inline (see ``INLINE_BELOW``)."""
         if self._async:
             return await self.predict(arg)
-        if self._in_thread:
+        if self._auto:
+            result = await self._invoke_auto(arg)
+        elif self._in_thread:
             result = await asyncio.get_running_loop().run_in_executor(None, self.predict, arg)
         else:
             result = self.predict(arg)
@@ -214,39 +275,64 @@ class ModelService:
             result = await result
         return result
 
+    async def _invoke_auto(self, arg: Any) -> Any:
+        if self._thread_next:
+            return await asyncio.get_running_loop().run_in_executor(None, self._timed, arg)
+        return self._timed(arg)
+
+    def _timed(self, arg: Any) -> Any:
+        """Run a sync predict and fold its duration into the moving average that picks inline or thread."""
+        t0 = time.perf_counter()
+        try:
+            return self.predict(arg)
+        finally:
+            took = time.perf_counter() - t0
+            self._cost = cost = 0.8 * self._cost + 0.2 * took if self._cost else took
+            self._thread_next = took > THREAD_ABOVE or cost > INLINE_BELOW
+
     def _predict_failed(self, exc: BaseException) -> ServingError:
         if _TRACE.isEnabledFor(logging.DEBUG):
             _TRACE.debug("predict raised %s", type(exc).__name__, exc_info=exc)
         return prediction_failed(exc)
 
-    def _dump(self, result: Any) -> bytes:
-        try:
-            return dumpb(result, self._out)
-        except DatasonError as exc:
-            raise ResponseSerializationError(
-                f"prediction could not be serialized: {exc.reason}",
-                path="$.prediction" + exc.path[1:],
-                type_name=exc.type_name,
-            ) from None
-        except Exception as exc:
-            raise ResponseSerializationError(f"prediction could not be serialized ({type(exc).__name__})") from None
-
-    def _failure(self, exc: ServingError, rid: str, who: str, t0: float, raw: Any = None) -> ServingResponse:
+    def _failure(
+        self,
+        adapter: Adapter,
+        exc: ServingError,
+        rid: str,
+        headers: dict[str, str],
+        client: str | None,
+        t0: float,
+        parsed: Parsed | None = None,
+    ) -> ServingResponse:
         elapsed = time.perf_counter() - t0
         status = exc.status
         message = str(exc)
-        self._count(status, elapsed, exc.kind)
-        headers = [("content-type", JSON), ("x-request-id", rid)]
+        self._count(adapter.name, status, elapsed, exc.kind)
+        headers_out = [("content-type", JSON), ("x-request-id", rid)]
         if isinstance(exc, RateLimitedError):
-            headers.append(("retry-after", str(exc.retry_after)))
+            headers_out.append(("retry-after", str(exc.retry_after)))
         level = self._log.level(status)
         if self._log.enabled(level):
+            who = client_identity(headers, self._client_header, client)
+            payload = parsed.value if parsed is not None and self._log.payloads else None
             self._log.log(
-                level, rid, who, "POST", "/predict", status, elapsed * 1000.0, error=message, kind=exc.kind, payload=raw
+                level,
+                rid,
+                who,
+                "POST",
+                _PATHS[adapter.name],
+                status,
+                elapsed * 1000.0,
+                error=message,
+                kind=exc.kind,
+                payload=payload,
+                protocol=adapter.name,
+                detail=exc.detail,
             )
-        return ServingResponse(status, headers, error_body(rid, message))
+        return ServingResponse(status, headers_out, adapter.error(rid, exc))
 
-    def _count(self, status: int, elapsed: float, kind: str | None) -> None:
+    def _count(self, protocol: str, status: int, elapsed: float, kind: str | None) -> None:
         with self._lock:
             self._total += 1
             self._latency_sum += elapsed
@@ -254,7 +340,7 @@ class ModelService:
                 self._server_errors += 1
             elif status >= 400:
                 self._client_errors += 1
-        self._metrics.request(status < 400, elapsed, kind)
+        self._metrics.request(status < 400, elapsed, kind, protocol)
 
     # -- health, readiness, metrics --------------------------------------------------------------------
 
@@ -293,22 +379,27 @@ class ModelService:
         """This service's ``prometheus_client.CollectorRegistry`` (to expose it elsewhere)."""
         return self._metrics.registry
 
-    def health_response(self) -> ServingResponse:
+    def health_response(self, rid: str | None = None) -> ServingResponse:
         """``GET /health``: always 200, whether healthy or degraded."""
-        return ServingResponse(200, [("content-type", JSON)], orjson.dumps(self.health()))
+        return _answer(200, orjson.dumps(self.health()), rid)
 
-    def ready_response(self) -> ServingResponse:
+    def ready_response(self, rid: str | None = None) -> ServingResponse:
         """``GET /ready``: 200 once started, 503 before that and after shutdown."""
         ready = self.ready
-        body = orjson.dumps(
-            {"ready": ready, "model_id": self.config.model_id, "model_version": self.config.model_version}
-        )
-        return ServingResponse(200 if ready else 503, [("content-type", JSON)], body)
+        cfg = self.config
+        body = {"ready": ready, "model_id": cfg.model_id, "model_version": cfg.model_version}
+        body["timestamp"] = utc_timestamp()
+        return _answer(200 if ready else 503, orjson.dumps(body), rid)
 
-    def metrics_response(self) -> ServingResponse:
+    def metrics_response(self, rid: str | None = None) -> ServingResponse:
         """``GET /metrics`` in the Prometheus text format."""
         text, content_type = self.metrics()
-        return ServingResponse(200, [("content-type", content_type)], text)
+        return _answer(200, text, rid, content_type)
+
+
+def _answer(status: int, body: bytes, rid: str | None, content_type: str = JSON) -> ServingResponse:
+    """A non-prediction response; every response carries an ``x-request-id`` (the client's, or a new one)."""
+    return ServingResponse(status, [("content-type", content_type), ("x-request-id", request_id(rid))], body)
 
 
 def _is_async(fn: Callable[..., Any]) -> bool:

@@ -17,7 +17,7 @@ import orjson
 
 from ..api import loads
 from ..convert import convert
-from ..errors import DatasonError, path_segment
+from ..errors import DatasonError, SecurityError, path_segment
 from .config import ServingConfig
 from .errors import (
     MalformedRequestError,
@@ -35,7 +35,7 @@ _SHOWN_MAX = 60  # schema constraint values longer than this are not quoted in m
 class RequestDecoder:
     """Turns a request body into the features ``predict`` receives, or raises a ``ServingError``."""
 
-    __slots__ = ("_check", "_config", "_max_body", "_max_features")
+    __slots__ = ("_check", "_config", "_max_body", "_max_depth", "_max_features")
 
     def __init__(self, config: ServingConfig, schema: Any = None) -> None:
         base = config.serialization
@@ -45,6 +45,7 @@ class RequestDecoder:
             max_bytes=min(base.max_bytes, config.max_body_bytes),
         )
         self._max_body = config.max_body_bytes
+        self._max_depth = config.max_depth
         self._max_features = config.max_features
         self._check = compile_schema(schema, format_check=config.schema_format_check)
 
@@ -55,6 +56,11 @@ class RequestDecoder:
         try:
             document = loads(body, self._config)
         except DatasonError as exc:
+            if isinstance(exc, SecurityError) and "max_depth" in exc.reason:
+                # The decoder counted the request object too: name the limit the service was given.
+                raise ValidationFailedError(
+                    f"nesting deeper than max_depth={self._max_depth}", path=exc.path, type_name=exc.type_name
+                ) from None
             raise from_decode_error(exc) from None
         if type(document) is not dict:
             raise MalformedRequestError("request body must be a JSON object", type_name=type(document).__name__)

@@ -1,0 +1,319 @@
+"""Every route of the service in-process (httpx's ASGI transport): each protocol's prediction route gives predict
+the same kind of value and answers in its own format; health, readiness and metadata routes; 404/405 in the
+protocol's error body; protocols switched off; every response has an x-request-id; /openapi.json."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import dataclasses
+import json
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import numpy as np
+import pandas as pd
+import pydantic
+import pytest
+
+from datason.protocols import oip
+from datason.serving import ModelService, ServingConfig, create_app
+from datason.serving.routes import ROUTES
+
+
+def strict(body: bytes) -> Any:
+    def refuse(token: str) -> Any:
+        raise AssertionError(f"bare {token} in a response")
+
+    return json.loads(body, parse_constant=refuse)
+
+
+def request(app: Any, method: str, path: str, **kw: Any) -> httpx.Response:
+    async def go() -> httpx.Response:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
+            return await client.request(method, path, **kw)
+
+    return asyncio.run(go())
+
+
+class Recorder:
+    """A predict that records what it received and returns ``answer(value)``."""
+
+    def __init__(self, answer: Callable[[Any], Any]) -> None:
+        self.seen: list[Any] = []
+        self.answer = answer
+
+    def __call__(self, value: Any) -> Any:
+        self.seen.append(value)
+        return self.answer(value)
+
+
+def make(answer: Callable[[Any], Any] = lambda v: v, **cfg: Any) -> tuple[Any, Recorder]:
+    rec = Recorder(answer)
+    return create_app(rec, config=ServingConfig(model_id="m", model_version="3", **cfg)), rec
+
+
+# --- prediction routes ------------------------------------------------------------------------------------
+
+
+def test_oip_json_round_trip_keeps_dtype_and_shape() -> None:
+    app, rec = make(lambda a: a * 2)
+    x = np.array([[1.5, 2.25], [3.0, -0.1]], dtype=np.float32)
+    enc = oip.encode_request({"x": x})
+    r = request(app, "POST", "/v2/models/m/infer", content=enc.body, headers={"content-type": "application/json"})
+    assert r.status_code == 200, r.text
+    (seen,) = rec.seen
+    assert isinstance(seen, np.ndarray) and seen.dtype == np.float32 and seen.shape == (2, 2)
+    assert seen.tobytes() == x.tobytes()
+    body = strict(r.content)
+    assert body["model_name"] == "m" and body["model_version"] == "3"
+    back = oip.decode_response(r.content)
+    (out,) = back.outputs
+    assert out.name == "x" and out.datatype == "FP32"  # named after the single input
+    assert back.value.dtype == np.float32 and back.value.tobytes() == (x * 2).tobytes()
+    assert r.headers["x-request-id"]
+
+
+def test_oip_binary_request_and_response() -> None:
+    app, rec = make(lambda a: a + 1)
+    x = np.arange(12, dtype=np.int64).reshape(3, 4)
+    enc = oip.encode_request({"x": x}, binary=True, binary_output=True)
+    assert enc.header_length is not None
+    headers = {"inference-header-content-length": str(enc.header_length), "content-type": "application/octet-stream"}
+    r = request(app, "POST", "/v2/models/m/versions/3/infer", content=enc.body, headers=headers)
+    assert r.status_code == 200, r.text
+    assert rec.seen[0].dtype == np.int64 and rec.seen[0].shape == (3, 4)
+    length = int(r.headers["inference-header-content-length"])
+    back = oip.decode_response(r.content, header_length=length)
+    assert back.value.dtype == np.int64 and np.array_equal(back.value, x + 1)
+
+
+def test_oip_several_inputs_give_a_dict_and_dict_results_give_several_outputs() -> None:
+    app, rec = make(lambda d: {"sum": d["a"] + d["b"], "first": d["a"][:1]})
+    a, b = np.array([1, 2, 3], dtype=np.int32), np.array([10, 20, 30], dtype=np.int32)
+    r = request(app, "POST", "/v2/models/m/infer", content=oip.encode_request({"a": a, "b": b}).body)
+    assert r.status_code == 200, r.text
+    assert set(rec.seen[0]) == {"a", "b"}
+    outputs = {t.name: t.value for t in oip.decode_response(r.content).outputs}
+    assert outputs["sum"].dtype == np.int32 and outputs["sum"].shape == (3,)  # 1-D stays 1-D
+    assert np.array_equal(outputs["sum"], a + b) and np.array_equal(outputs["first"], a[:1])
+
+
+def test_oip_dataframe_request_gives_predict_a_dataframe() -> None:
+    app, rec = make(lambda df: df.assign(y=df["x"] * 2))
+    frame = pd.DataFrame({"x": np.array([1.0, 2.0], dtype=np.float32), "s": ["a", "é"]})
+    r = request(app, "POST", "/v2/models/m/infer", content=oip.encode_request(frame).body)
+    assert r.status_code == 200, r.text
+    seen = rec.seen[0]
+    assert isinstance(seen, pd.DataFrame) and list(seen.columns) == ["x", "s"] and seen["x"].dtype == np.float32
+    back = oip.decode_response(r.content).value
+    assert isinstance(back, pd.DataFrame) and list(back.columns) == ["x", "s", "y"]
+    assert back["y"].dtype == np.float32 and list(back["s"]) == ["a", "é"]
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"inputs": [{"name": "x", "shape": [3], "datatype": "FP32", "data": [1, 2]}]}, "$.inputs[0]"),
+        ({"inputs": [{"name": "x", "shape": [2], "datatype": "NOPE", "data": [1, 2]}]}, "$.inputs[0].datatype"),
+        ({"inputs": [{"name": "x", "datatype": "FP32", "data": [1, 2]}]}, "$.inputs[0].shape"),
+        ({"nothing": 1}, "$.inputs"),
+    ],
+)
+def test_oip_malformed_is_400_naming_the_field(body: dict[str, Any], field: str) -> None:
+    app, rec = make()
+    r = request(app, "POST", "/v2/models/m/infer", json=body)
+    assert r.status_code == 400 and set(strict(r.content)) == {"error"}
+    assert field in r.json()["error"] and rec.seen == []
+
+
+def test_oip_unknown_model_and_version_are_404_in_oip_form() -> None:
+    app, _ = make()
+    enc = oip.encode_request({"x": np.zeros(2)})
+    for path in ("/v2/models/other/infer", "/v2/models/m/versions/9/infer", "/v2/models/other"):
+        method = "GET" if path == "/v2/models/other" else "POST"
+        r = request(app, method, path, content=enc.body)
+        assert r.status_code == 404 and set(r.json()) == {"error"}, path
+
+
+def test_kserve_v1_instances_give_an_ndarray() -> None:
+    app, rec = make(lambda a: a.sum(axis=1))
+    r = request(app, "POST", "/v1/models/m:predict", json={"instances": [[1, 2], [3, 4]]})
+    assert r.status_code == 200, r.text
+    assert isinstance(rec.seen[0], np.ndarray) and rec.seen[0].shape == (2, 2)
+    assert strict(r.content) == {"predictions": [3, 7]}
+    assert request(app, "POST", "/v1/models/nope:predict", json={"instances": [1]}).status_code == 404
+    bad = request(app, "POST", "/v1/models/m:predict", json={"instances": 3})
+    assert bad.status_code == 400 and "$.instances" in bad.json()["error"]
+
+
+def test_seldon_answers_in_the_request_form() -> None:
+    app, rec = make(lambda v: v)
+    r = request(app, "POST", "/api/v1.0/predictions", json={"data": {"ndarray": [[1.5, 2.5]]}})
+    assert r.status_code == 200, r.text
+    assert isinstance(rec.seen[0], np.ndarray)
+    assert strict(r.content)["data"]["ndarray"] == [[1.5, 2.5]]
+    r = request(app, "POST", "/api/v1.0/predictions", json={"jsonData": {"k": [1, 2]}})
+    assert r.status_code == 200 and strict(r.content)["jsonData"] == {"k": [1, 2]}
+    r = request(app, "POST", "/api/v1.0/predictions", json={"binData": base64.b64encode(b"\x00\xff").decode()})
+    assert rec.seen[-1] == b"\x00\xff" and base64.b64decode(strict(r.content)["binData"]) == b"\x00\xff"
+    bad = request(app, "POST", "/api/v1.0/predictions", json={"data": {"tensor": {"shape": [3], "values": [1]}}})
+    assert bad.status_code == 400 and bad.json()["status"]["status"] == "FAILURE"
+
+
+def test_mlflow_dataframe_split_keeps_the_index_and_answers_strict_json() -> None:
+    app, rec = make(lambda df: df["a"] / 0.0)  # NaN and inf in the prediction
+    split = {"columns": ["a"], "data": [[1.0], [0.0]], "index": [10, 20]}
+    r = request(app, "POST", "/invocations", json={"dataframe_split": split})
+    assert r.status_code == 200, r.text
+    seen = rec.seen[0]
+    assert isinstance(seen, pd.DataFrame) and list(seen.index) == [10, 20]
+    body = strict(r.content)  # no bare NaN / Infinity
+    assert body["predictions"][1] is None
+    assert request(app, "GET", "/ping").status_code == 200
+    bad = request(app, "POST", "/invocations", json={"dataframe_split": {"data": [[1]]}})
+    assert bad.status_code == 400 and bad.json()["error_code"] == "BAD_REQUEST"
+
+
+def test_predict_gets_the_same_value_from_every_tensor_protocol() -> None:
+    app, rec = make(lambda a: a)
+    rows = [[1.0, 2.0], [3.0, 4.0]]
+    request(app, "POST", "/v1/models/m:predict", json={"instances": rows})
+    request(app, "POST", "/invocations", json={"inputs": rows})
+    request(app, "POST", "/api/v1.0/predictions", json={"data": {"ndarray": rows}})
+    tensor = {"shape": [2, 2], "values": [v for row in rows for v in row]}
+    request(app, "POST", "/api/v1.0/predictions", json={"data": {"tensor": tensor}})
+    request(app, "POST", "/v2/models/m/infer", content=oip.encode_request({"x": np.array(rows)}).body)
+    assert len(rec.seen) == 5
+    for value in rec.seen:
+        assert isinstance(value, np.ndarray) and value.dtype == np.float64 and value.tolist() == rows
+
+
+# --- metadata, health, readiness, errors --------------------------------------------------------------------
+
+
+def test_oip_metadata_lists_inputs_and_outputs() -> None:
+    service = ModelService(
+        lambda a: a,
+        config=ServingConfig(model_id="m", model_version="3"),
+        inputs=[oip.TensorSpec("x", "FP32", (-1, 4))],
+        outputs=[oip.TensorSpec("y", "INT64", (-1,))],
+    )
+    app = create_app(service)
+    meta = request(app, "GET", "/v2/models/m").json()
+    assert meta["name"] == "m" and meta["versions"] == ["3"]
+    assert meta["inputs"] == [{"name": "x", "datatype": "FP32", "shape": [-1, 4]}]
+    assert meta["outputs"] == [{"name": "y", "datatype": "INT64", "shape": [-1]}]
+    ok = oip.encode_request({"x": np.zeros((2, 4), dtype=np.float32)}).body
+    assert request(app, "POST", "/v2/models/m/infer", content=ok).status_code == 200
+    wrong = oip.encode_request({"x": np.zeros((2, 3), dtype=np.float32)}).body
+    r = request(app, "POST", "/v2/models/m/infer", content=wrong)
+    assert r.status_code == 400 and "$.inputs[0]" in r.json()["error"]
+
+
+def test_health_and_readiness_routes_of_every_protocol() -> None:
+    app, _ = make()
+    assert request(app, "GET", "/v2/health/live").json() == {"live": True}
+    for path in ("/v2/health/ready", "/v2/models/m/ready", "/v2/models/m/versions/3/ready", "/ready", "/ping"):
+        assert request(app, "GET", path).status_code == 503, path  # not started yet (no lifespan, no request)
+    request(app, "POST", "/predict", json={"features": 1})  # the first request starts it
+    for path in ("/v2/health/ready", "/v2/models/m/ready", "/ready", "/ping", "/v1/models/m"):
+        assert request(app, "GET", path).status_code == 200, path
+    assert request(app, "GET", "/v1/models/m").json() == {"name": "m", "ready": True}
+    assert request(app, "GET", "/v1/models").json() == {"models": ["m"]}
+    server = request(app, "GET", "/v2").json()
+    assert server["name"] == "datason" and "binary_tensor_data" in server["extensions"]
+
+
+def test_every_response_has_a_request_id_and_ready_has_a_timestamp() -> None:
+    app, _ = make()
+    for route in ROUTES:
+        path = route.path.replace("{name}", "m").replace("{version}", "3")
+        r = request(app, route.method, path, content=b"{}")
+        assert r.headers.get("x-request-id"), path
+    r = request(app, "GET", "/ready", headers={"x-request-id": "abc-1"})
+    assert r.headers["x-request-id"] == "abc-1" and r.json()["timestamp"].endswith("Z")
+    assert request(app, "GET", "/health", headers={"x-request-id": "h-2"}).headers["x-request-id"] == "h-2"
+
+
+def test_wrong_method_is_405_in_the_protocol_form_with_allow() -> None:
+    app, _ = make()
+    r = request(app, "GET", "/v1/models/m:predict")
+    assert r.status_code == 405 and r.headers["allow"] == "POST" and set(r.json()) == {"error"}
+    r = request(app, "GET", "/invocations")
+    assert r.status_code == 405 and r.json()["error_code"]
+    r = request(app, "POST", "/health")
+    assert r.status_code == 405 and r.json()["status"] == "error"
+
+
+def test_protocols_can_be_switched_off() -> None:
+    app, _ = make(protocols=("oip",))
+    assert request(app, "POST", "/invocations", json={"inputs": [1]}).status_code == 404
+    assert request(app, "POST", "/v1/models/m:predict", json={"instances": [1]}).status_code == 404
+    assert request(app, "POST", "/predict", json={"features": 1}).status_code == 200  # always on
+    assert request(app, "GET", "/v2/health/live").status_code == 200
+    assert {r.protocol for r in app.routes} == {"datason", "oip"}
+
+
+def test_metrics_carry_the_protocol_label() -> None:
+    app, _ = make()
+    request(app, "POST", "/v1/models/m:predict", json={"instances": [1, 2]})
+    request(app, "POST", "/invocations", json={"nothing": 1})
+    text = request(app, "GET", "/metrics").text
+    assert 'ml_prediction_requests_total{model_id="m",protocol="kserve_v1",status="success"} 1.0' in text
+    assert 'ml_prediction_errors_total{kind="malformed",model_id="m",protocol="mlflow"} 1.0' in text
+
+
+def test_cache_is_shared_across_protocols() -> None:
+    app, rec = make(lambda a: a * 3, cache_size=4)
+    request(app, "POST", "/v1/models/m:predict", json={"instances": [[1.0, 2.0]]})
+    r = request(app, "POST", "/invocations", json={"inputs": [[1.0, 2.0]]})
+    assert len(rec.seen) == 1 and strict(r.content) == {"predictions": [[3.0, 6.0]]}
+    request(app, "POST", "/invocations", json={"inputs": [[1, 2]]})  # int64, not float64: another input
+    assert len(rec.seen) == 2
+
+
+# --- OpenAPI ------------------------------------------------------------------------------------------------
+
+
+class Flower(pydantic.BaseModel):
+    petal_length: float = pydantic.Field(gt=0)
+
+
+@dataclasses.dataclass
+class Point:
+    x: float
+    y: int
+
+
+@pytest.mark.parametrize(
+    ("schema", "check"),
+    [
+        ({"type": "object", "properties": {"a": {"type": "number"}}}, lambda f, c: f["properties"]["a"]),
+        (Flower, lambda f, c: f["properties"]["petal_length"]["exclusiveMinimum"] == 0),
+        (Point, lambda f, c: c[f["$ref"].rsplit("/", 1)[1]]["properties"]["y"]["type"] == "integer"),
+        (None, lambda f, c: f == {}),
+    ],
+)
+def test_openapi_document_describes_every_route_and_the_schema(schema: Any, check: Any) -> None:
+    app = create_app(lambda f: f, config=ServingConfig(model_id="m"), schema=schema)
+    doc = request(app, "GET", "/openapi.json").json()
+    assert doc["openapi"].startswith("3.1") and doc["info"]["title"].startswith("m")
+    described = {(path, method.upper()) for path, ops in doc["paths"].items() for method in ops}
+    assert described == {(r.path, r.method) for r in app.routes}
+    components = doc["components"]["schemas"]
+    features = components["PredictRequest"]["properties"]["features"]
+    assert check(features, components)
+    for ops in doc["paths"].values():  # every $ref points at a component that exists
+        for ref in _refs(ops):
+            assert ref.rsplit("/", 1)[1] in components, ref
+
+
+def _refs(node: Any) -> list[str]:
+    if isinstance(node, dict):
+        return [node["$ref"]] if "$ref" in node else [r for v in node.values() for r in _refs(v)]
+    if isinstance(node, list):
+        return [r for v in node for r in _refs(v)]
+    return []
