@@ -197,10 +197,13 @@ def test_per_output_binary_data_makes_only_that_output_binary() -> None:
     assert back["a"].dtype == np.int16 and back["a"].tolist() == [0, 1, 2] and back["b"].tolist() == [0.5]
 
 
-def test_infinity_in_a_json_output_raises_but_binary_output_carries_it() -> None:
+def test_infinity_in_a_json_output_follows_nan_handling_but_binary_output_carries_it() -> None:
+    strict = get_api_config().replace(nan_handling="error")
     with pytest.raises(SerializationError) as info:
-        oip.encode_response({"ok": np.zeros(1), "bad": np.array([np.inf])}, model_name="m")
+        oip.encode_response({"ok": np.zeros(1), "bad": np.array([np.inf])}, model_name="m", config=strict)
     assert info.value.path == "$.outputs[1].data"
+    plain = oip.encode_response({"bad": np.array([np.inf, 1.0])}, model_name="m")
+    assert json.loads(plain.body)["outputs"][0]["data"] == [None, 1.0]
     req = oip.decode_request(request_body(X, parameters={"binary_data_output": True}))
     enc = oip.encode_response(np.array([np.inf, -np.inf]), model_name="m", request=req)
     assert oip.decode_response(enc.body, header_length=enc.header_length).value.tolist() == [np.inf, -np.inf]

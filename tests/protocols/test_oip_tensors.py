@@ -165,9 +165,11 @@ def test_nan_is_null_and_comes_back_nan() -> None:
     assert np.array_equal(np.isnan(back), np.isnan(a)) and np.array_equal(back, a, equal_nan=True)
 
 
-def test_infinity_is_refused_in_json_with_the_field_path() -> None:
+def test_infinity_follows_nan_handling_in_json_and_binary_carries_it() -> None:
+    tensor, _ = encode_tensor("x", np.array([1.0, np.inf, -np.inf], dtype=np.float32))
+    assert tensor["data"] == [1.0, None, None]  # nan_handling="null" (the API config): strict JSON, no infinity
     with pytest.raises(SerializationError, match="binary") as info:
-        encode_tensor("x", np.array([1.0, np.inf]))
+        encode_tensor("x", np.array([1.0, np.inf]), config=get_api_config().replace(nan_handling="error"))
     assert info.value.path.endswith(".data")
     back = binary_round_trip(np.array([1.0, np.inf, -np.inf, np.nan]))
     assert back.value.tolist()[:3] == [1.0, math.inf, -math.inf] and math.isnan(back.value[3])

@@ -7,9 +7,10 @@ What each Python value becomes (``datatype``, ``data``, ``parameters``) and what
   array stays 1-D). Back: an ndarray of that dtype and shape. float32 is written with the shortest digits
   orjson finds, except the rare values whose digits, read as a double and rounded to float32, would land on
   another float32 (7.038531e-26): those get the double's exact digits, so FP32 comes back bit-identical
-  (FP16 gets float32 digits, also exact). NaN is ``null`` (back: NaN); +-Infinity cannot be JSON: it raises
-  ``SerializationError`` unless the config's ``nan_handling`` is ``"string"`` (then ``"inf"``/``"-inf"``/``"nan"``,
-  which FP data always accept), and ``nan_handling="error"`` refuses NaN too. Binary tensors carry every bit.
+  (FP16 gets float32 digits, also exact). Non-finite values follow the config's ``nan_handling``, as everywhere
+  in datason's plain JSON: ``"null"`` (the API config) writes NaN and +-Infinity as ``null`` (back: NaN; strict
+  JSON has no infinity), ``"string"`` writes ``"nan"``/``"inf"``/``"-inf"`` (which FP data always accept, so a
+  datason peer gets infinities back), ``"error"`` raises ``SerializationError``. Binary tensors carry every bit.
 - BF16 (Triton's bfloat16; NumPy has none): decoded to float32 arrays of values exact in bfloat16. float32
   becomes bfloat16 by truncation to the top 16 bits, as tritonclient's ``serialize_bf16_tensor`` does (NaN stays
   a quiet NaN). JSON data are those values as floats; binary data the 16-bit halves. Ask for BF16 by passing
@@ -547,10 +548,10 @@ def _json_numbers(wire: _Wire, config: SerializationConfig, path: str) -> Any:
         if config.nan_handling == "string":
             sign = np.signbit(flat)
             special = [("nan", nan), ("inf", inf & ~sign), ("-inf", inf & sign)]
-        elif inf.any() or (config.nan_handling == "error" and nan.any()):
+        elif config.nan_handling == "error":
             raise SerializationError(
-                "non-finite float in JSON data (Infinity has no JSON form): send the tensor binary "
-                "or use nan_handling='string'",
+                "non-finite float in JSON data under nan_handling='error': send the tensor binary "
+                "or use nan_handling='null' or 'string'",
                 path=path + ".data",
                 type_name=wire.datatype,
             )
