@@ -387,3 +387,22 @@ def test_error_body(status: int, code: str) -> None:
         "message": "went wrong \u00e9",
     }
     assert list(json.loads(mlflow.error_body("x", status=status))) == ["error_code", "message"]
+
+
+def test_bare_nan_tokens_mlflow_writes_are_read_within_the_limits() -> None:
+    body = b'{"dataframe_split": {"columns": ["f"], "data": [[0.5], [NaN], [Infinity], [-Infinity]]}}'
+    frame = mlflow.decode_request(body).value
+    assert frame["f"].dtype == np.float64 and frame["f"][0] == 0.5 and np.isnan(frame["f"][1])
+    assert frame["f"][2] == np.inf and frame["f"][3] == -np.inf
+    back = mlflow.decode_response('{"predictions": [1.0, NaN]}')
+    assert back.dtype == np.float64 and np.isnan(back[1])
+    small = get_api_config().replace(max_size=3, max_depth=4)
+    with pytest.raises(SecurityError):
+        mlflow.decode_request(b'{"inputs": [NaN, 1, 2, 3, 4]}', config=small)
+    with pytest.raises(SecurityError):
+        mlflow.decode_request(b'{"inputs": [[[[[NaN]]]]]}', config=small)
+    with pytest.raises(SecurityError):
+        mlflow.decode_request(b'{"inputs": ' + b"[" * 5000 + b"NaN" + b"]" * 5000 + b"}")
+    with pytest.raises(DeserializationError) as info:
+        mlflow.decode_request(b'{"inputs": [NaN, "secret-value" oops]}')
+    assert "secret" not in str(info.value)

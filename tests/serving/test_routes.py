@@ -317,3 +317,48 @@ def _refs(node: Any) -> list[str]:
     if isinstance(node, list):
         return [r for v in node for r in _refs(v)]
     return []
+
+
+def test_oip_requested_output_the_model_lacks_is_400_naming_it() -> None:
+    app, _ = make(lambda a: {"y": a})
+    enc = oip.encode_request({"x": np.zeros(2)}, outputs=["y", "zzz"])
+    r = request(app, "POST", "/v2/models/m/infer", content=enc.body)
+    assert r.status_code == 400 and "$.outputs[1].name" in r.json()["error"]
+    enc = oip.encode_request({"x": np.zeros(2)}, outputs=["y"])
+    assert request(app, "POST", "/v2/models/m/infer", content=enc.body).status_code == 200
+
+
+@pytest.mark.parametrize("encoding", ["gzip", "deflate", "deflate-raw"])
+def test_compressed_request_bodies_are_inflated(encoding: str) -> None:
+    import gzip
+    import zlib
+
+    app, rec = make(lambda a: a)
+    raw = oip.encode_request({"x": np.arange(4, dtype=np.int16)}).body
+    if encoding == "gzip":
+        body = gzip.compress(raw)
+    elif encoding == "deflate":
+        body = zlib.compress(raw)
+    else:
+        packer = zlib.compressobj(wbits=-zlib.MAX_WBITS)
+        body, encoding = packer.compress(raw) + packer.flush(), "deflate"
+    r = request(app, "POST", "/v2/models/m/infer", content=body, headers={"content-encoding": encoding})
+    assert r.status_code == 200, r.text
+    assert rec.seen[0].dtype == np.int16 and rec.seen[0].tolist() == [0, 1, 2, 3]
+
+
+def test_compression_bombs_unknown_encodings_and_garbage_are_refused() -> None:
+    import gzip
+
+    app, rec = make(max_body_bytes=10_000)
+    bomb = gzip.compress(b'{"features": "' + b"a" * 10_000_000 + b'"}')
+    assert len(bomb) < 20_000
+    gz = {"content-encoding": "gzip"}
+    r = request(app, "POST", "/predict", content=bomb, headers=gz)
+    assert r.status_code == 413 and "decompressed" in r.json()["error"]
+    r = request(app, "POST", "/predict", content=b'{"features": 1}', headers={"content-encoding": "br"})
+    assert r.status_code == 415
+    assert request(app, "POST", "/predict", content=b"not gzip at all", headers=gz).status_code == 400
+    r = request(app, "POST", "/predict", content=gzip.compress(b'{"features": 1}')[:-6], headers=gz)
+    assert r.status_code == 400 and "truncated" in r.json()["error"]
+    assert rec.seen == []

@@ -25,6 +25,7 @@ import numpy as np
 from ..api import dumpb, loads
 from ..config import SerializationConfig, get_api_config
 from ..errors import DeserializationError, SecurityError, path_segment
+from ..limits import check_tree
 
 __all__ = [
     "API_CONFIG",
@@ -93,16 +94,47 @@ def is_batch(value: Any) -> bool:
     return t.__module__.startswith("pandas") and t.__name__ in ("DataFrame", "Series")
 
 
-def parse(body: Any, config: SerializationConfig, what: str) -> dict[str, Any]:
-    """``body`` as a JSON object: parsed by ``datason.loads`` under ``config``, or taken as is when a dict."""
+def parse(body: Any, config: SerializationConfig, what: str, *, nan_tokens: bool = False) -> dict[str, Any]:
+    """``body`` as a JSON object: parsed by ``datason.loads`` under ``config``, or taken as is when a dict.
+
+    ``nan_tokens``: also read the bare ``NaN`` / ``Infinity`` / ``-Infinity`` tokens MLflow's own client and
+    server write for missing values (not JSON; datason's reader refuses them), under the same limits.
+    """
     if isinstance(body, dict):
         return body
     if isinstance(body, bytes | bytearray | memoryview | str):
-        doc = loads(body, config)
+        try:
+            doc = loads(body, config)
+        except DeserializationError:
+            if not nan_tokens or not _has_nan_token(body):
+                raise
+            doc = _loads_with_nan_tokens(body, config)
     else:
         raise TypeError(f"body must be bytes, str or an already-parsed dict, got {type(body).__name__}")
     if type(doc) is not dict:
         raise DeserializationError(f"{what} must be a JSON object", type_name=json_type(doc))
+    return doc
+
+
+def _has_nan_token(body: bytes | bytearray | memoryview | str) -> bool:
+    raw = body.encode() if isinstance(body, str) else bytes(body)
+    return b"NaN" in raw or b"Infinity" in raw
+
+
+def _loads_with_nan_tokens(body: bytes | bytearray | memoryview | str, config: SerializationConfig) -> Any:
+    """The stdlib reader, which takes NaN/Infinity tokens, then datason's limits on the tree it built."""
+    import json
+
+    raw = body.encode() if isinstance(body, str) else bytes(body)
+    if len(raw) > config.max_bytes:
+        raise SecurityError(f"document larger than max_bytes={config.max_bytes}")
+    try:
+        doc = json.loads(raw)
+    except RecursionError:
+        raise SecurityError(f"nesting deeper than max_depth={config.max_depth}") from None
+    except ValueError as exc:  # JSONDecodeError and invalid UTF-8: position only, never the text
+        raise DeserializationError(f"invalid JSON at byte {getattr(exc, 'pos', 0)}") from None
+    check_tree(doc, 0, config.max_depth, config.max_size, config.max_string_length)
     return doc
 
 

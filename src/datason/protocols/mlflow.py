@@ -23,6 +23,9 @@ Infinity, NaT and ``pd.NA`` -> ``null`` (MLflow's own encoder lets a bare ``NaN`
 ``"instances"`` as records, ``"inputs"`` as ``{column: [values]}``), anything else as ``inputs``. JSON carries
 no dtypes: ints come back int64, floats float64, datetimes as ISO strings.
 
+MLflow's own client and server write missing values as bare ``NaN`` tokens (not JSON): requests and responses
+holding them are read too (as NaN, within the same limits), so MLflow clients call a datason service unchanged.
+
 Errors: ``{"error_code": "BAD_REQUEST", "message": "..."}`` (``error_body``; the code follows MLflow's mapping
 of the HTTP status). Malformed requests raise ``DeserializationError`` naming the field
 (``$.dataframe_split.data[3]``, ``$.params``).
@@ -83,7 +86,7 @@ class Request:
 def decode_request(body: Any, *, config: SerializationConfig | None = None) -> Request:
     """Read a scoring request body (bytes, str, or an already-parsed dict) into a ``Request``."""
     cfg = config or API_CONFIG
-    doc = parse(body, cfg, "request")
+    doc = parse(body, cfg, "request", nan_tokens=True)
     present = [key for key in _FORMS if key in doc]
     if len(present) != 1:
         found = "none" if not present else ", ".join(present)
@@ -144,7 +147,7 @@ def encode_request(
 def decode_response(body: Any, *, config: SerializationConfig | None = None) -> Any:
     """The ``predictions`` of a response body, arrays read as in ``instances`` (records stay a list of dicts)."""
     cfg = config or API_CONFIG
-    doc = parse(body, cfg, "response")
+    doc = parse(body, cfg, "response", nan_tokens=True)
     if "predictions" not in doc:
         if "error_code" in doc or "message" in doc:
             raise DeserializationError("the response is an error", path="$.error_code", type_name="object")

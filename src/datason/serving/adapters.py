@@ -151,6 +151,9 @@ class _CodecAdapter(Adapter):
         try:
             return getattr(self.codec, fn)(result, config=self.serialization, **kw)
         except DatasonError as exc:
+            if "requested output" in exc.reason and exc.path.startswith("$.outputs["):
+                # a requested output the result lacks: the request's fault (400, as Triton answers)
+                raise MalformedRequestError("requested output is not produced by the model", path=exc.path) from None
             raise _unserializable(exc) from None
         except Exception as exc:
             raise _unserializable(exc) from None

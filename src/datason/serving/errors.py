@@ -25,6 +25,7 @@ __all__ = [
     "RateLimitedError",
     "ResponseSerializationError",
     "ServingError",
+    "UnsupportedMediaTypeError",
     "ValidationFailedError",
     "error_body",
     "from_decode_error",
@@ -66,6 +67,13 @@ class ValidationFailedError(ServingError):
 
     status = 422
     kind = "validation"
+
+
+class UnsupportedMediaTypeError(ServingError):
+    """A body in an encoding or media type the service does not read (415)."""
+
+    status = 415
+    kind = "unsupported_media_type"
 
 
 class RateLimitedError(ServingError):
@@ -113,6 +121,7 @@ ERROR_KINDS: tuple[str, ...] = tuple(
         MalformedRequestError,
         PayloadTooLargeError,
         ValidationFailedError,
+        UnsupportedMediaTypeError,
         RateLimitedError,
         PredictionError,
         ResponseSerializationError,

@@ -1,10 +1,10 @@
 """ModelService: a user's predict function behind one request pipeline shared by every protocol.
 
-The pipeline: rate limit, parse and validate (the protocol's adapter), cache, batch, predict, encode (the
-adapter again), metrics, one log line. It is framework-agnostic: it takes a body, headers and the peer
-address and returns a ``ServingResponse`` (status, headers, body bytes), so any server (the ASGI app here,
-BentoML, Ray Serve, KServe, Seldon) can wrap it. Everything that does not depend on the request is
-prepared at construction.
+The pipeline: rate limit, inflate a compressed body, parse and validate (the protocol's adapter), cache,
+batch, predict, encode (the adapter again), metrics, one log line. It is framework-agnostic: it takes a
+body, headers and the peer address and returns a ``ServingResponse`` (status, headers, body bytes), so
+any server (the ASGI app here, BentoML, Ray Serve, KServe, Seldon) can wrap it. Everything that does not
+depend on the request is prepared at construction.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ import orjson
 from .adapters import Adapter, Parsed, build_adapters
 from .batching import MicroBatcher
 from .cache import PredictionCache
+from .compression import decompress
 from .config import ServingConfig
 from .errors import (
     RateLimitedError,
@@ -170,6 +171,9 @@ class ModelService:
                 retry = self._limiter.check(client_identity(headers, self._client_header, client))
                 if retry is not None:
                     raise RateLimitedError(retry)
+            encoding = headers.get("content-encoding")
+            if encoding is not None:
+                body = decompress(body, encoding, self.config.max_body_bytes)
             parsed = adapter.parse(body, headers)
             value = parsed.value
             cached: tuple[Any] | None = None

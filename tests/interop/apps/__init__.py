@@ -1,0 +1,1 @@
+"""Predict functions the interop tests serve with `datason serve tests.interop.apps.<module>:predict`."""
