@@ -1202,10 +1202,14 @@ def main() -> None:
     print(report)
     if output != "-":
         Path(output).parent.mkdir(parents=True, exist_ok=True)
-        # keep the section benchmarks/serving.py wrote between its markers
+        # keep the sections benchmarks/serving.py and benchmarks/protocols.py wrote between their markers
         old_text = Path(output).read_text() if Path(output).exists() else ""
-        kept = re.search(r"<!-- serving:begin -->.*?<!-- serving:end -->\n?", old_text, re.S)
-        Path(output).write_text(report + ("\n" + kept.group(0) if kept else ""))
+        kept = [
+            m.group(0).rstrip("\n") + "\n"
+            for name in ("serving", "protocols")
+            if (m := re.search(rf"<!-- {name}:begin -->.*?<!-- {name}:end -->\n?", old_text, re.S))
+        ]
+        Path(output).write_text(report + "".join("\n" + block for block in kept))
         print(f"wrote {output}", file=sys.stderr)
 
 

@@ -538,3 +538,28 @@ def test_decode_response_fields() -> None:
     with pytest.raises(DeserializationError) as info:
         oip.decode_response(b'{"outputs": []}')
     assert info.value.path == "$.model_name"
+
+
+@pytest.mark.parametrize("binary", [False, True], ids=["json", "binary"])
+def test_frames_of_plain_numpy_columns_keep_datatypes_and_bits(binary: bool) -> None:
+    """Regression: plain NumPy columns once fell through to the generic (BYTES) form."""
+    rng = np.random.default_rng(7)
+    frame = pd.DataFrame(
+        {
+            "f32": rng.standard_normal(5).astype(np.float32),
+            "f64": np.array([0.1, np.nan, -0.0, 1e300, 5e-324]),
+            "f16": np.array([0.1, 65504, -2, 0, 6e-8], dtype=np.float16),
+            "i8": np.array([-128, 127, 0, 1, -1], dtype=np.int8),
+            "i64": np.array([2**63 - 1, -(2**63), 0, 2**53 + 1, 7], dtype=np.int64),
+            "u32": np.array([0, 2**32 - 1, 1, 2, 3], dtype=np.uint32),
+            "b": np.array([True, False, True, True, False]),
+        }
+    )
+    enc = oip.encode_request(frame, binary=binary)
+    doc = json.loads(enc.body[: enc.header_length] if enc.header_length else enc.body)
+    want = {"f32": "FP32", "f64": "FP64", "f16": "FP16", "i8": "INT8", "i64": "INT64", "u32": "UINT32", "b": "BOOL"}
+    assert {t["name"]: t["datatype"] for t in doc["inputs"]} == want
+    back = oip.decode_request(enc.body, header_length=enc.header_length).value
+    assert list(back.dtypes) == list(frame.dtypes)
+    for name in frame:
+        assert back[name].to_numpy().tobytes() == frame[name].to_numpy().tobytes(), name

@@ -73,6 +73,7 @@ def test_error_kinds_are_the_metric_labels() -> None:
         "malformed",
         "too_large",
         "validation",
+        "unsupported_media_type",
         "rate_limited",
         "predict",
         "serialization",
