@@ -362,3 +362,17 @@ def test_compression_bombs_unknown_encodings_and_garbage_are_refused() -> None:
     r = request(app, "POST", "/predict", content=gzip.compress(b'{"features": 1}')[:-6], headers=gz)
     assert r.status_code == 400 and "truncated" in r.json()["error"]
     assert rec.seen == []
+
+
+def test_log_lines_name_the_route_called_and_the_protocol(caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    app, _ = make()
+    with caplog.at_level(logging.INFO, logger="datason.serving"):
+        request(app, "POST", "/v2/models/m/versions/3/infer", content=oip.encode_request({"x": np.ones(2)}).body)
+        request(app, "POST", "/invocations", json={"nope": 1})
+    lines = [json.loads(r.getMessage()) for r in caplog.records if r.name == "datason.serving"]
+    assert [(x["path"], x["protocol"], x["status"]) for x in lines] == [
+        ("/v2/models/m/versions/3/infer", "oip", 200),
+        ("/invocations", "mlflow", 400),
+    ]

@@ -88,7 +88,7 @@ class ServingApp:
             if body is None:
                 return  # client went away
             if isinstance(body, bytes):
-                response = await service.handle(body, headers, client, protocol)
+                response = await service.handle(body, headers, client, protocol, scope["path"])
             else:  # refused unread: close the connection rather than drain a body we will not use
                 response = service.reject_request(body, headers=headers, client=client, protocol=protocol)
                 response.headers.append(("connection", "close"))

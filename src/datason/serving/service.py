@@ -39,8 +39,14 @@ __all__ = ["ModelService", "ServingResponse"]
 
 JSON = "application/json"
 _TRACE = logging.getLogger("datason.serving.predict")
-_PATHS = {"datason": "/predict", "oip": "/v2/infer", "kserve_v1": "/v1/predict", "seldon": "/api/v1.0/predictions"}
-_PATHS["mlflow"] = "/invocations"
+# The path a log line names when the caller (an integration) does not say which route was called.
+_PATHS = {
+    "datason": "/predict",
+    "oip": "/v2/models/{name}/infer",
+    "kserve_v1": "/v1/models/{name}:predict",
+    "seldon": "/api/v1.0/predictions",
+    "mlflow": "/invocations",
+}
 
 #: ``sync_in_thread=None`` (auto): a sync predict runs inline while the moving average of its duration stays
 #: under INLINE_BELOW seconds, and moves to a worker thread (for every later call) once one call takes longer
@@ -157,9 +163,17 @@ class ModelService:
             raise ValueError(f"this service does not answer the {protocol} protocol") from None
 
     async def handle(
-        self, body: bytes, headers: dict[str, str], client: str | None, protocol: str = "datason"
+        self,
+        body: bytes,
+        headers: dict[str, str],
+        client: str | None,
+        protocol: str = "datason",
+        path: str | None = None,
     ) -> ServingResponse:
-        """``predict_request`` for headers already keyed by lower-case names (what ASGI servers give)."""
+        """``predict_request`` for headers already keyed by lower-case names (what ASGI servers give).
+
+        ``path`` is the route called, for the log line (default: the protocol's prediction route).
+        """
         t0 = time.perf_counter()
         adapter = self.adapters.get(protocol) or self.adapter(protocol)
         if not self._started:
@@ -193,9 +207,9 @@ class ModelService:
                     self._cache.put(key, result)
             rendered = adapter.render(result, parsed, rid, time.perf_counter() - t0)
         except ServingError as exc:
-            return self._failure(adapter, exc, rid, headers, client, t0, parsed)
+            return self._failure(adapter, exc, rid, headers, client, t0, parsed, path)
         except Exception:  # a fault of the service itself: still an envelope, never a traceback
-            return self._failure(adapter, ServingError("internal error"), rid, headers, client, t0, parsed)
+            return self._failure(adapter, ServingError("internal error"), rid, headers, client, t0, parsed, path)
         elapsed = time.perf_counter() - t0
         self._count(adapter.name, 200, elapsed, None)
         if self._log.enabled(logging.INFO):
@@ -206,7 +220,7 @@ class ModelService:
                 rid,
                 who,
                 "POST",
-                _PATHS[adapter.name],
+                path or _PATHS[adapter.name],
                 200,
                 elapsed * 1000.0,
                 payload=payload,
@@ -308,6 +322,7 @@ class ModelService:
         client: str | None,
         t0: float,
         parsed: Parsed | None = None,
+        path: str | None = None,
     ) -> ServingResponse:
         elapsed = time.perf_counter() - t0
         status = exc.status
@@ -325,7 +340,7 @@ class ModelService:
                 rid,
                 who,
                 "POST",
-                _PATHS[adapter.name],
+                path or _PATHS[adapter.name],
                 status,
                 elapsed * 1000.0,
                 error=message,
