@@ -1,18 +1,23 @@
-"""Load benchmark: the datason.serving reference service vs a bare Starlette + stdlib json endpoint, under wrk.
+"""Load benchmark: datason.serving's request pipeline on every protocol route vs a bare Starlette + orjson endpoint.
 
 Usage (from the repository root, with the project's virtualenv; needs the Debian package ``wrk``):
 
-    .venv/bin/python benchmarks/serving.py                                # full run (5 rounds x 10 s), prints
+    .venv/bin/python benchmarks/serving.py                                # full run (3 rounds x 5 s), prints
     .venv/bin/python benchmarks/serving.py --output docs/benchmarks.md    # also writes its block there
-    .venv/bin/python benchmarks/serving.py --quick                        # smoke run (1 round x 2 s)
+    .venv/bin/python benchmarks/serving.py --quick                        # smoke run (1 round x 1 s, 3 rows)
 
-Both servers serve the iris classifier of ``examples/demo.py`` (the same ``predict``), each with uvicorn in a
-process group of its own on a free 127.0.0.1 port, with identical uvicorn options. wrk POSTs the same JSON body
-over 64 keep-alive connections; rounds alternate the order of the two servers so that a noisy phase of the
-shared machine hits both. Reported per server: requests/s, p50/p99 latency, non-2xx responses, socket errors,
-the server's CPU time per request, and how many requests the server itself counted (proof that none was lost).
-Timings are never asserted: a MISS is reported, not raised. This module also holds the two app factories
-uvicorn imports (``serving:toolkit_app`` and ``serving:bare_app`` with ``--app-dir benchmarks``).
+Scenarios (each a predict function served by both apps): a trivial ``async`` predict, a sync predict returning
+50 records of NumPy values (a dict of arrays on OIP, which carries tensors only), and the iris classifier of
+``examples/demo.py`` on ``/predict``. Each is measured on every prediction route of the toolkit (datason
+``/predict``, OIP v2, KServe v1, Seldon v1, MLflow) against a bare Starlette endpoint on the same path that
+parses the same body with ``orjson.loads``, calls the same predict and writes ``orjson.dumps({"prediction":
+result}, option=OPT_SERIALIZE_NUMPY)``. One extra row runs the trivial predict on ``/predict`` with the
+toolkit's JSON request log on (INFO, to a file). Every server is uvicorn in a process group of its own on a
+free 127.0.0.1 port, with identical options; wrk POSTs the same body over 64 keep-alive connections; rounds
+alternate which app of a pair goes first. Reported per row: requests/s of both and their ratio, p50/p99,
+non-2xx and 5xx, lost requests, server CPU time per request, and each app's cost called in-process. Timings
+are never asserted: a MISS is reported, not raised. This module also holds the app factories uvicorn imports
+(``serving:toolkit_app`` and ``serving:bare_app`` with ``--app-dir benchmarks``, configured by environment).
 """
 
 from __future__ import annotations
@@ -22,8 +27,10 @@ import contextlib
 import dataclasses
 import datetime as dt
 import importlib.util
+import inspect
 import json
 import logging
+import math
 import os
 import platform
 import re
@@ -44,108 +51,294 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 SRC = ROOT / "src"
 EXAMPLES = ROOT / "examples"
 BEGIN, END = "<!-- serving:begin -->", "<!-- serving:end -->"
 CONNECTIONS = 64
-OVERHEAD_LIMIT = 0.15  # the toolkit may cost at most 15% of the bare endpoint's throughput
 LIMIT_CONCURRENCY = 1024  # uvicorn answers 503 above this many connections+tasks: far above the load
 BACKLOG = 2048
 NOISY_OTHERS_PCT = 25  # other processes using more than this share of one core make the figures unreliable
 WRK_INSTALL = "wrk is not installed: run `apt-get install -y wrk` (Debian/Ubuntu, as root) or `make wrk`"
-# How both apps call the (sync) predict, the same for both servers (--inline; passed to them in this variable):
-# "threadpool" (default: off the event loop, as datason.serving does for a sync predict) or "inline".
-PREDICT_ENV = "DATASON_BENCH_PREDICT_CALL"
-PREDICT_DESCRIPTION = {
-    "threadpool": "off the event loop in a worker thread (toolkit: `ServingConfig(sync_in_thread=True)`, its "
-    "default, i.e. `loop.run_in_executor(None, ...)`; bare: `await starlette.concurrency.run_in_threadpool(...)`, "
-    "what a Starlette `def` endpoint does)",
-    "inline": "inline on the event loop (toolkit: `ServingConfig(sync_in_thread=False)`; bare: a direct call)",
+MODEL_ID = "bench"
+KIND_ENV = "DATASON_BENCH_PREDICT"  # which predict a server process serves (see PREDICTS)
+LOG_ENV = "DATASON_BENCH_REQUEST_LOG"  # toolkit only: a file for the JSON request log at INFO; unset: WARNING
+
+# route name -> path (the model name is MODEL_ID); the bare app answers the same paths
+ROUTES: dict[str, str] = {
+    "datason": "/predict",
+    "oip": f"/v2/models/{MODEL_ID}/infer",
+    "kserve_v1": f"/v1/models/{MODEL_ID}:predict",
+    "seldon": "/api/v1.0/predictions",
+    "mlflow": "/invocations",
+}
+ROW = [[5.1, 3.5, 1.4, 0.2]]  # the one instance every protocol's request carries
+
+
+# ---------------------------------------------------------------- the predict functions (one per kind)
+
+
+async def trivial(value: Any) -> dict[str, int]:
+    """Trivial async predict: plain values."""
+    return {"ok": 1}
+
+
+TRIVIAL_TENSOR = np.array([1.0], dtype=np.float32)
+
+
+async def trivial_tensor(value: Any) -> np.ndarray:
+    """Trivial async predict for OIP (tensors only): one FP32 element."""
+    return TRIVIAL_TENSOR
+
+
+def _records() -> tuple[list[dict[str, Any]], dict[str, np.ndarray]]:
+    """50 records of NumPy values, and the same data as a dict of arrays (built once, at import)."""
+    rng = np.random.default_rng(7)
+    probs = rng.random((50, 10))
+    probs /= probs.sum(axis=1, keepdims=True)
+    labels = [f"class_{int(np.argmax(p))}" for p in probs]
+    score = probs.max(axis=1).astype(np.float32)
+    idx = np.arange(50, dtype=np.int64)
+    records = [
+        {
+            "label": labels[i],
+            "score": score[i],  # np.float32
+            "probs": {f"p{k}": probs[i, k] for k in range(10)},  # np.float64
+            "idx": idx[i],  # np.int64
+        }
+        for i in range(50)
+    ]
+    tensors = {"label": np.array(labels), "score": score, "probs": probs, "idx": idx}
+    return records, tensors
+
+
+RECORDS, RECORD_TENSORS = _records()
+
+
+def records(value: Any) -> list[dict[str, Any]]:
+    """Sync predict: the same 50 records each call."""
+    return RECORDS
+
+
+def records_tensor(value: Any) -> dict[str, np.ndarray]:
+    """Sync predict for OIP: the 50 records as label (str), score FP32[50], probs FP64[50,10], idx INT64[50]."""
+    return RECORD_TENSORS
+
+
+def _iris() -> tuple[Callable[[Mapping[str, float]], dict[str, Any]], dict[str, Any], dict[str, float]]:
+    """The demo's model and predict: (predict, schema, example features)."""
+    sys.path.insert(0, str(EXAMPLES))
+    import demo
+
+    model, classes, _ = demo.train()
+    return demo.make_predict(model, classes), demo.SCHEMA, demo.EXAMPLE
+
+
+PREDICTS: dict[str, Callable[[Any], Any]] = {
+    "trivial": trivial,
+    "trivial_tensor": trivial_tensor,
+    "records": records,
+    "records_tensor": records_tensor,
 }
 
 
-def predict_call() -> str:
-    """The predict-call mode the servers were started with."""
-    mode = os.environ.get(PREDICT_ENV, "threadpool")
-    if mode not in PREDICT_DESCRIPTION:
-        raise ValueError(f"{PREDICT_ENV} must be one of {sorted(PREDICT_DESCRIPTION)}")
-    return mode
+def predict_and_schema(kind: str) -> tuple[Callable[[Any], Any], Any]:
+    """The predict of ``kind`` and the JSON Schema the toolkit validates its features with (iris only)."""
+    if kind == "iris":
+        predict, schema, _ = _iris()
+        return predict, schema
+    return PREDICTS[kind], None
 
 
 # ---------------------------------------------------------------- the two apps (imported by uvicorn)
 
 
-def _iris() -> tuple[Callable[[Mapping[str, float]], dict[str, Any]], dict[str, Any], dict[str, Any], str, str]:
-    """The demo's model and predict: (predict, schema, example features, model id, model version)."""
-    sys.path.insert(0, str(EXAMPLES))
-    import demo
+def configure_request_log(path: str | None) -> str:
+    """The toolkit's JSON request log as ``datason serve`` sets it up (bare lines, no propagation), writing to
+    ``path`` at INFO; without a path, level WARNING (the INFO line per request is filtered out)."""
+    logger = logging.getLogger("datason.serving")
+    for old in logger.handlers:
+        old.close()
+    if path:
+        from datason.serving.requestlog import LineHandler
 
-    model, classes, _ = demo.train()
-    return demo.make_predict(model, classes), demo.SCHEMA, demo.EXAMPLE, demo.MODEL_ID, demo.MODEL_VERSION
+        handler = LineHandler(open(path, "a", encoding="utf-8"))  # the stream lives as long as the server
+        logger.handlers[:] = [handler]
+        logger.setLevel(logging.INFO)
+    else:
+        logger.handlers[:] = []
+        logger.setLevel(logging.WARNING)
+    logger.propagate = False
+    return logging.getLevelName(logger.getEffectiveLevel())
 
 
-def toolkit_app() -> Any:
-    """datason.serving's reference app: JSON Schema validation, metrics, request ids, logging at its defaults,
-    rate limiting off."""
+def make_toolkit(kind: str, log_path: str | None = None) -> Any:
+    """datason.serving's app: ``ServingConfig(model_id=..., rate_limit=None)``, defaults otherwise."""
     from datason.serving import ServingConfig, create_app
 
-    predict, schema, _, model_id, version = _iris()
-    threaded = predict_call() == "threadpool"
-    config = ServingConfig(model_id=model_id, model_version=version, rate_limit=None, sync_in_thread=threaded)
-    app = create_app(predict, config=config, schema=schema)
-    logger = logging.getLogger("datason.serving")
-    level = logging.getLevelName(logger.getEffectiveLevel())
-    print(f"BENCH_LOGGING level={level} handlers={logger.hasHandlers()}", file=sys.stderr, flush=True)
+    predict, schema = predict_and_schema(kind)
+    app = create_app(predict, config=ServingConfig(model_id=MODEL_ID, rate_limit=None), schema=schema)
+    configure_request_log(log_path)
     return app
 
 
-def bare_app() -> Any:
-    """What users write by hand: Starlette, ``json.loads`` of the body, the same predict, NumPy values converted
-    by hand, ``json.dumps`` of the same response shape. No validation, metrics or logging; one request counter
-    (GET /count) so that the benchmark can check that no request was lost."""
-    import uuid
+def _orjson_default(value: Any) -> Any:
+    """What OPT_SERIALIZE_NUMPY leaves out (str arrays): as lists."""
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    raise TypeError(type(value).__name__)
 
+
+# the field a hand-written endpoint hands predict, per route (the parsed JSON, no conversion to NumPy)
+PAYLOAD: dict[str, Callable[[Any], Any]] = {
+    "datason": lambda doc: doc["features"],
+    "oip": lambda doc: doc["inputs"],
+    "kserve_v1": lambda doc: doc["instances"],
+    "seldon": lambda doc: doc["data"],
+    "mlflow": lambda doc: doc["inputs"],
+}
+
+
+def make_bare(kind: str) -> Any:
+    """The baseline: bare Starlette, one ``async def`` route per protocol path: ``orjson.loads`` of the body,
+    the same predict (awaited when async, a sync one called inline), ``orjson.dumps({"prediction": result},
+    option=OPT_SERIALIZE_NUMPY)``. No validation, metrics or logging; GET /count for the lost-request check."""
+    import orjson
     from starlette.applications import Starlette
-    from starlette.concurrency import run_in_threadpool
     from starlette.requests import Request
     from starlette.responses import JSONResponse, Response
     from starlette.routing import Route
 
-    predict, _, _, _, version = _iris()
-    threaded = predict_call() == "threadpool"
+    predict, _ = predict_and_schema(kind)
+    is_async = inspect.iscoroutinefunction(predict)
+    option = orjson.OPT_SERIALIZE_NUMPY
     served = 0
 
-    async def call(features: Mapping[str, float]) -> dict[str, Any]:
-        if threaded:
-            return await run_in_threadpool(predict, features)
-        return predict(features)
+    def endpoint(payload: Callable[[Any], Any]) -> Callable[[Request], Any]:
+        async def answer(request: Request) -> Response:
+            nonlocal served
+            value = payload(orjson.loads(await request.body()))
+            result = await predict(value) if is_async else predict(value)
+            body = orjson.dumps({"prediction": result}, option=option, default=_orjson_default)
+            served += 1
+            return Response(body, media_type="application/json")
 
-    async def predict_endpoint(request: Request) -> Response:
-        nonlocal served
-        started = time.perf_counter()
-        features = json.loads(await request.body())["features"]
-        out = await call(features)
-        prediction = {
-            "species": out["species"],
-            "class_index": int(out["class_index"]),
-            "probabilities": {k: float(v) for k, v in out["probabilities"].items()},
-        }
-        body = {
-            "request_id": uuid.uuid4().hex,
-            "prediction": prediction,
-            "model_version": version,
-            "timestamp": dt.datetime.now(dt.UTC).isoformat(),
-            "processing_time_ms": (time.perf_counter() - started) * 1000,
-        }
-        served += 1
-        return Response(json.dumps(body), media_type="application/json")
+        return answer
 
     async def count(request: Request) -> Response:
         return JSONResponse({"total_requests": served})
 
-    return Starlette(routes=[Route("/predict", predict_endpoint, methods=["POST"]), Route("/count", count)])
+    paths = {name: path.replace(MODEL_ID, "{name}") for name, path in ROUTES.items()}
+    routes = [Route(paths[name], endpoint(PAYLOAD[name]), methods=["POST"]) for name in ROUTES]
+    return Starlette(routes=[*routes, Route("/count", count)])
+
+
+def toolkit_app() -> Any:
+    """uvicorn factory: the toolkit serving the predict named by the environment."""
+    app = make_toolkit(os.environ[KIND_ENV], os.environ.get(LOG_ENV) or None)
+    level = logging.getLevelName(logging.getLogger("datason.serving").getEffectiveLevel())
+    print(f"BENCH_LOGGING level={level}", file=sys.stderr, flush=True)
+    return app
+
+
+def bare_app() -> Any:
+    """uvicorn factory: the bare app serving the predict named by the environment."""
+    return make_bare(os.environ[KIND_ENV])
+
+
+# ---------------------------------------------------------------- scenarios, rows and bodies
+
+
+@dataclasses.dataclass(frozen=True)
+class Scenario:
+    """A predict served by both apps on ``routes``; OIP rows serve ``tensor_kind`` (tensors only)."""
+
+    name: str
+    title: str
+    kind: str
+    tensor_kind: str
+    target: float | None
+    routes: tuple[str, ...]
+    log: bool = False
+
+    def kind_for(self, route: str) -> str:
+        return self.tensor_kind if route == "oip" else self.kind
+
+
+SCENARIOS: dict[str, Scenario] = {
+    s.name: s
+    for s in (
+        Scenario("trivial", "trivial async", "trivial", "trivial_tensor", 0.75, tuple(ROUTES)),
+        Scenario("records", "50-record NumPy response", "records", "records_tensor", 0.85, tuple(ROUTES)),
+        Scenario("iris", "iris (examples/demo.py)", "iris", "iris", None, ("datason",)),
+        Scenario("log", "trivial async, request log on", "trivial", "trivial_tensor", None, ("datason",), log=True),
+    )
+}
+QUICK_ROWS = (("trivial", "datason"), ("records", "oip"), ("log", "datason"))
+
+
+@dataclasses.dataclass(frozen=True)
+class Row:
+    """One scenario on one route: a toolkit server and a bare server, same predict, same body."""
+
+    scenario: Scenario
+    route: str
+    body: bytes
+    content_type: str = "application/json"
+
+    @property
+    def key(self) -> str:
+        return f"{self.scenario.name}/{self.route}"
+
+    @property
+    def kind(self) -> str:
+        return self.scenario.kind_for(self.route)
+
+
+def body_for(scenario: Scenario, route: str) -> bytes:
+    """The request body of ``route`` carrying the scenario's input (the iris features on /predict)."""
+    if scenario.kind == "iris":
+        return json.dumps({"features": _iris_example()}).encode()
+    if route == "oip":
+        from datason.protocols import oip
+
+        return bytes(oip.encode_request({"x": np.array(ROW, dtype=np.float64)}).body)
+    doc = {
+        "datason": {"features": ROW},
+        "kserve_v1": {"instances": ROW},
+        "seldon": {"data": {"ndarray": ROW}},
+        "mlflow": {"inputs": ROW},
+    }[route]
+    return json.dumps(doc).encode()
+
+
+def _iris_example() -> dict[str, float]:
+    sys.path.insert(0, str(EXAMPLES))
+    import demo
+
+    return dict(demo.EXAMPLE)
+
+
+def select_rows(args: argparse.Namespace) -> list[Row]:
+    """The rows to run: every scenario x route (filtered by --scenarios/--routes), or the quick subset."""
+    scenarios = args.scenarios.split(",") if args.scenarios else list(SCENARIOS)
+    routes = args.routes.split(",") if args.routes else list(ROUTES)
+    for name in scenarios:
+        if name not in SCENARIOS:
+            raise SystemExit(f"unknown scenario {name!r}; expected some of {', '.join(SCENARIOS)}")
+    for name in routes:
+        if name not in ROUTES:
+            raise SystemExit(f"unknown route {name!r}; expected some of {', '.join(ROUTES)}")
+    if args.quick and not (args.scenarios or args.routes):
+        pairs = list(QUICK_ROWS)
+    else:
+        pairs = [(s, r) for s in scenarios for r in SCENARIOS[s].routes if r in routes]
+    if not pairs:
+        raise SystemExit("no rows selected")
+    return [Row(SCENARIOS[s], r, body_for(SCENARIOS[s], r)) for s, r in pairs]
 
 
 # ---------------------------------------------------------------- servers and wrk
@@ -169,26 +362,41 @@ def machine_busy_ticks() -> int:
 
 @dataclasses.dataclass
 class Server:
-    """One uvicorn process serving ``factory`` on a socket bound here (no port race)."""
+    """One uvicorn process serving ``factory`` (``toolkit_app`` or ``bare_app``) for predict ``kind``."""
 
-    name: str
-    label: str
-    factory: str
-    count_path: str
+    app: str  # "toolkit" or "bare"
+    kind: str
+    log_path: str | None = None
     proc: subprocess.Popen[bytes] | None = None
     port: int = 0
     log: Any = None
+
+    @property
+    def name(self) -> str:
+        return f"{self.app}:{self.kind}" + ("+log" if self.log_path else "")
+
+    @property
+    def count_path(self) -> str:
+        return "/health" if self.app == "toolkit" else "/count"
 
     def start(self, loop: str, http: str) -> None:
         """Bind a free 127.0.0.1 port and start uvicorn on its fd in a new session (``wait_ready`` waits)."""
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        # uvicorn --fd wraps the fd as AF_UNIX, so the event loop never sets TCP_NODELAY on accepted connections:
+        # set it here (Linux copies it to every accepted socket), or Nagle holds each response's body behind
+        # its headers until wrk's delayed ACK (~40 ms), capping every server at ~64 requests per 40 ms.
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         sock.bind(("127.0.0.1", 0))
         sock.listen(BACKLOG)
         self.port = sock.getsockname()[1]
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(SRC), os.environ.get("PYTHONPATH")]))}
+        env[KIND_ENV] = self.kind
+        env.pop(LOG_ENV, None)
+        if self.log_path:
+            env[LOG_ENV] = self.log_path
         self.log = tempfile.TemporaryFile()
-        cmd = [sys.executable, "-m", "uvicorn", "--factory", f"serving:{self.factory}", "--app-dir", str(HERE)]
+        cmd = [sys.executable, "-m", "uvicorn", "--factory", f"serving:{self.app}_app", "--app-dir", str(HERE)]
         cmd += ["--fd", str(sock.fileno()), *uvicorn_options(loop, http)]
         try:
             self.proc = subprocess.Popen(
@@ -203,12 +411,12 @@ class Server:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"{self.label} exited with {self.proc.returncode}:\n{self.output()}")
+                raise RuntimeError(f"{self.name} exited with {self.proc.returncode}:\n{self.output()}")
             with contextlib.suppress(OSError):
                 get(self.url(self.count_path), timeout=2)
                 return
             time.sleep(0.1)
-        raise RuntimeError(f"{self.label} did not answer within 120 s:\n{self.output()}")
+        raise RuntimeError(f"{self.name} did not answer within 120 s:\n{self.output()}")
 
     def url(self, path: str) -> str:
         """Absolute URL of ``path`` on this server."""
@@ -225,10 +433,31 @@ class Server:
         """utime + stime of the server process (all its threads), in clock ticks."""
         return process_cpu_ticks(self.proc.pid) if self.proc else 0
 
+    def counts(self) -> tuple[int, int | None]:
+        """(prediction requests the server counted, its 5xx count: toolkit /health error_count, bare None)."""
+        status, body = get(self.url(self.count_path))
+        if status != 200:
+            raise RuntimeError(f"{self.name} {self.count_path} answered {status}")
+        doc = json.loads(body)
+        return int(doc["total_requests"]), (int(doc["error_count"]) if self.app == "toolkit" else None)
+
+    def settled_counts(self, timeout: float = 60) -> tuple[int, int | None]:
+        """``counts`` once they stop changing: requests wrk left in flight have been answered."""
+        last, deadline = self.counts(), time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            time.sleep(0.1)
+            now = self.counts()
+            if now == last:
+                return now
+            last = now
+        raise RuntimeError(f"{self.name} kept counting requests for {timeout:g} s after wrk stopped")
+
     def stop(self) -> int | None:
         """SIGTERM the server's process group; SIGKILL it if it does not exit in 10 s. Returns the exit code."""
         if self.proc is None:
             return None
+        if self.proc.poll() is not None:
+            return self.proc.returncode
         with contextlib.suppress(ProcessLookupError):
             os.killpg(self.proc.pid, signal.SIGTERM)
         try:
@@ -240,7 +469,7 @@ class Server:
 
 
 def uvicorn_options(loop: str, http: str) -> list[str]:
-    """The uvicorn options both servers get."""
+    """The uvicorn options every server gets."""
     return [
         *("--workers", "1", "--loop", loop, "--http", http),
         *("--limit-concurrency", str(LIMIT_CONCURRENCY), "--backlog", str(BACKLOG), "--no-access-log"),
@@ -262,9 +491,9 @@ def get(url: str, timeout: float = 10) -> tuple[int, bytes]:
         return exc.code, exc.read()
 
 
-def post(url: str, body: bytes, timeout: float = 10) -> tuple[int, bytes]:
-    """POST a JSON body: (status, body); HTTP errors are returned, not raised."""
-    req = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"}, method="POST")
+def post(url: str, body: bytes, content_type: str = "application/json", timeout: float = 10) -> tuple[int, bytes]:
+    """POST ``body``: (status, body); HTTP errors are returned, not raised."""
+    req = urllib.request.Request(url, data=body, headers={"Content-Type": content_type}, method="POST")
     try:
         with urllib.request.urlopen(req, timeout=timeout) as resp:
             return resp.status, resp.read()
@@ -272,37 +501,10 @@ def post(url: str, body: bytes, timeout: float = 10) -> tuple[int, bytes]:
         return exc.code, exc.read()
 
 
-def served_count(server: Server) -> int:
-    """Requests the server itself counted on /predict (toolkit: /health total_requests; bare: /count)."""
-    status, body = get(server.url(server.count_path))
-    if status != 200:
-        raise RuntimeError(f"{server.label} {server.count_path} answered {status}")
-    return int(json.loads(body)["total_requests"])
-
-
-def settled_count(server: Server, timeout: float = 60) -> int:
-    """The server's request count once it stops changing: requests wrk left in flight have been answered."""
-    last, deadline = served_count(server), time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        time.sleep(0.25)
-        now = served_count(server)
-        if now == last:
-            return now
-        last = now
-    raise RuntimeError(f"{server.label} kept counting requests for {timeout:g} s after wrk stopped")
-
-
-def toolkit_5xx(server: Server) -> int | None:
-    """The toolkit's own count of server-side failures (/health error_count); None for the bare app."""
-    if server.name != "toolkit":
-        return None
-    return int(json.loads(get(server.url("/health"))[1])["error_count"])
-
-
 LUA = """\
 wrk.method = "POST"
 wrk.body = %s
-wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Content-Type"] = "%s"
 done = function(summary, latency, requests)
   local e = summary.errors
   io.write(string.format(
@@ -315,13 +517,13 @@ end
 """
 
 
-def lua_script(body: bytes, directory: Path) -> Path:
-    """A wrk script that POSTs ``body`` and prints its summary as one JSON line."""
-    text = body.decode()
+def lua_script(row: Row, directory: Path) -> Path:
+    """A wrk script that POSTs the row's body and prints its summary as one JSON line."""
+    text = row.body.decode()
     if "]==]" in text:
         raise ValueError("the body would end the Lua long string early")
-    path = directory / "post.lua"
-    path.write_text(LUA % ("[==[" + text + "]==]"))
+    path = directory / f"{row.key.replace('/', '-')}.lua"
+    path.write_text(LUA % ("[==[" + text + "]==]", row.content_type))
     return path
 
 
@@ -347,9 +549,10 @@ def run_wrk(wrk: str, url: str, script: Path, seconds: int, threads: int) -> dic
 
 @dataclasses.dataclass
 class Run:
-    """One timed wrk run against one server."""
+    """One timed wrk run against one server for one row."""
 
-    server: str
+    row: str
+    app: str
     round: int
     requests: int
     seconds: float
@@ -374,19 +577,20 @@ class Run:
         return any(self.socket_errors.values()) or not 0 <= self.in_flight <= CONNECTIONS
 
 
-def timed_run(server: Server, rnd: int, wrk: str, script: Path, seconds: int, threads: int) -> Run:
-    """One measured wrk run with the server's own request count and CPU time around it."""
+def timed_run(server: Server, row: Row, rnd: int, wrk: str, script: Path, seconds: int, threads: int) -> Run:
+    """One measured wrk run with the server's own request and 5xx counts and its CPU time around it."""
     tick = os.sysconf("SC_CLK_TCK")
-    count0 = settled_count(server)
+    count0, errors0 = server.settled_counts()
     cpu0, busy0 = server.cpu_ticks(), machine_busy_ticks()
-    res = run_wrk(wrk, server.url("/predict"), script, seconds, threads)
+    res = run_wrk(wrk, server.url(ROUTES[row.route]), script, seconds, threads)
     cpu1, busy1 = server.cpu_ticks(), machine_busy_ticks()
-    count1 = settled_count(server)
+    count1, errors1 = server.settled_counts()
     secs = res["duration_us"] / 1e6
     server_cpu = (cpu1 - cpu0) / tick
     others = max(0.0, (busy1 - busy0) / tick - server_cpu - res["wrk_cpu_s"])
     return Run(
-        server=server.name,
+        row=row.key,
+        app=server.app,
         round=rnd,
         requests=res["requests"],
         seconds=secs,
@@ -396,7 +600,7 @@ def timed_run(server: Server, rnd: int, wrk: str, script: Path, seconds: int, th
         non_2xx=res["non_2xx_3xx"],
         socket_errors={k: res[k] for k in ("connect", "read", "write", "timeout")},
         server_counted=count1 - count0,
-        server_5xx=toolkit_5xx(server),
+        server_5xx=None if errors0 is None or errors1 is None else errors1 - errors0,
         server_cpu_us_per_req=server_cpu / max(1, res["requests"]) * 1e6,
         others_cpu_pct=100 * others / secs,
     )
@@ -418,56 +622,73 @@ def running(servers: list[Server], loop: str, http: str) -> Iterator[None]:
                 s.log.close()
 
 
-def check_answers(servers: list[Server], body: bytes) -> dict[str, Any]:
-    """POST the benchmark body once to each server: both must answer 200 with the same prediction."""
-    predictions: dict[str, Any] = {}
-    for s in servers:
-        status, text = post(s.url("/predict"), body)
-        if status != 200:
-            raise RuntimeError(f"{s.label} answered {status}: {text[:300]!r}")
-        reply = json.loads(text)
-        missing = {"request_id", "prediction", "model_version", "timestamp", "processing_time_ms"} - set(reply)
+# ---------------------------------------------------------------- answers: both apps serve the same predict
+
+
+def toolkit_prediction(route: str, body: bytes) -> Any:
+    """The prediction inside a toolkit response of ``route`` (read with the protocol's own decoder for OIP)."""
+    if route == "oip":
+        from datason.protocols import oip
+
+        outputs = {t.name: np.asarray(t.value).tolist() for t in oip.decode_response(body).outputs}
+        return outputs if len(outputs) > 1 else next(iter(outputs.values()))
+    doc = json.loads(body)
+    if route == "datason":
+        missing = {"request_id", "prediction", "model_version", "timestamp", "processing_time_ms"} - set(doc)
         if missing:
-            raise RuntimeError(f"{s.label} reply lacks {sorted(missing)}")
-        predictions[s.name] = reply["prediction"]
-    first, *rest = predictions.values()
-    if any(p != first for p in rest):
-        raise RuntimeError(f"the servers disagree: {predictions}")
-    return first
+            raise RuntimeError(f"/predict reply lacks {sorted(missing)}")
+        return doc["prediction"]
+    if route == "seldon":
+        data = doc.get("data", {})
+        return data["ndarray"] if "ndarray" in data else doc.get("jsonData", doc)
+    return doc["predictions"]
 
 
-def in_process_us(body: bytes, repeats: int) -> dict[str, float]:
-    """µs per request of each app called directly as an ASGI app in this process (no HTTP server, predict
-    inline), best of ``repeats`` batches of 200, interleaved: the apps' own work, far less noisy than wrk."""
+def same(a: Any, b: Any) -> bool:
+    """JSON values equal up to float rounding (float32 digits), str and bytes alike."""
+    if isinstance(a, bytes):
+        a = a.decode()
+    if isinstance(b, bytes):
+        b = b.decode()
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, int | float) and isinstance(b, int | float) and not isinstance(a, bool):
+        return math.isclose(a, b, rel_tol=1e-6, abs_tol=1e-9)
+    return bool(a == b)
+
+
+def check_answers(row: Row, toolkit: Server, bare: Server) -> str:
+    """POST the row's body once to both servers: both must answer 200 with the same prediction."""
+    replies = {}
+    for server in (toolkit, bare):
+        status, text = post(server.url(ROUTES[row.route]), row.body, row.content_type)
+        if status != 200:
+            raise RuntimeError(f"{server.name} {ROUTES[row.route]} answered {status}: {text[:500]!r}")
+        replies[server.app] = text
+    mine = toolkit_prediction(row.route, replies["toolkit"])
+    theirs = json.loads(replies["bare"])["prediction"]
+    if not same(mine, theirs):
+        raise RuntimeError(
+            f"{row.key}: the apps disagree: toolkit {json.dumps(mine)[:300]} vs bare {json.dumps(theirs)[:300]}"
+        )
+    return replies["toolkit"][:120].decode(errors="replace")
+
+
+# ---------------------------------------------------------------- each app called in-process (no HTTP)
+
+
+def in_process_us(rows: list[Row], repeats: int, log_dir: Path) -> dict[str, dict[str, float]]:
+    """Per row, µs per request of each app called directly as an ASGI app in this process (no HTTP server),
+    best of ``repeats`` batches of 200, the two apps interleaved: the apps' own work, far less noisy than wrk."""
     import asyncio
 
-    previous = os.environ.get(PREDICT_ENV)
-    os.environ[PREDICT_ENV] = "inline"
-    try:
-        apps = {"toolkit": toolkit_app(), "bare": bare_app()}
-    finally:
-        os.environ[PREDICT_ENV] = previous or "threadpool"
-    headers = [(b"host", b"127.0.0.1"), (b"content-type", b"application/json")]
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "POST",
-        "scheme": "http",
-        "path": "/predict",
-        "raw_path": b"/predict",
-        "query_string": b"",
-        "root_path": "",
-        "headers": [*headers, (b"content-length", str(len(body)).encode())],
-        "client": ("127.0.0.1", 40000),
-        "server": ("127.0.0.1", 8000),
-    }
-
-    async def receive() -> dict[str, Any]:
-        return {"type": "http.request", "body": body, "more_body": False}
-
-    async def one(app: Any) -> None:
+    async def one(app: Any, scope: Mapping[str, Any], body: bytes) -> None:
         status: list[int] = []
+
+        async def receive() -> dict[str, Any]:
+            return {"type": "http.request", "body": body, "more_body": False}
 
         async def send(message: Mapping[str, Any]) -> None:
             if message["type"] == "http.response.start":
@@ -475,19 +696,46 @@ def in_process_us(body: bytes, repeats: int) -> dict[str, float]:
 
         await app(dict(scope), receive, send)
         if status != [200]:
-            raise RuntimeError(f"in-process request answered {status}")
+            raise RuntimeError(f"in-process request to {scope['path']} answered {status}")
 
-    async def measure() -> dict[str, float]:
+    async def measure(row: Row, apps: dict[str, Any]) -> dict[str, float]:
+        path = ROUTES[row.route]
+        headers = [(b"host", b"127.0.0.1"), (b"content-type", row.content_type.encode())]
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": "POST",
+            "scheme": "http",
+            "path": path,
+            "raw_path": path.encode(),
+            "query_string": b"",
+            "root_path": "",
+            "headers": [*headers, (b"content-length", str(len(row.body)).encode())],
+            "client": ("127.0.0.1", 40000),
+            "server": ("127.0.0.1", 8000),
+        }
+        for app in apps.values():  # first calls: imports, the auto inline/thread choice
+            for _ in range(5):
+                await one(app, scope, row.body)
         best = dict.fromkeys(apps, float("inf"))
         for i in range(repeats):
             for name in apps if i % 2 == 0 else list(apps)[::-1]:
                 t0 = time.perf_counter()
                 for _ in range(200):
-                    await one(apps[name])
+                    await one(apps[name], scope, row.body)
                 best[name] = min(best[name], (time.perf_counter() - t0) / 200 * 1e6)
         return best
 
-    return asyncio.run(measure())
+    out: dict[str, dict[str, float]] = {}
+    try:
+        for row in rows:
+            log_path = str(log_dir / "in-process.log") if row.scenario.log else None
+            apps = {"toolkit": make_toolkit(row.kind, log_path), "bare": make_bare(row.kind)}
+            out[row.key] = asyncio.run(measure(row, apps))
+    finally:
+        configure_request_log(None)
+    return out
 
 
 # ---------------------------------------------------------------- report
@@ -498,23 +746,11 @@ def median(xs: list[float]) -> float:
     return statistics.median(xs) if xs else float("nan")
 
 
-def toolkit_logging_note(server: Server, lines_during_runs: int) -> str:
-    """What the toolkit's request log did in the server process (its level there, and lines written)."""
-    match = re.search(r"BENCH_LOGGING level=(\S+) handlers=(\S+)", server.output())
-    level, handlers = match.groups() if match else ("not reported", "not reported")
-    filtered = " (so its INFO line per request is filtered out by level)" if level in ("WARNING", "ERROR") else ""
-    return (
-        f"request logging as the toolkit leaves it under uvicorn's default logging config: logger "
-        f"`datason.serving` at effective level {level}, handlers {handlers}{filtered}; {lines_during_runs} "
-        "log lines written during the timed runs"
-    )
-
-
 def versions() -> str:
     """Versions of everything on the request path."""
-    names = ("uvicorn", "starlette", "uvloop", "httptools", "jsonschema", "prometheus-client", "scikit-learn")
+    names = ("uvicorn", "starlette", "uvloop", "httptools", "orjson", "numpy", "jsonschema", "prometheus-client")
     parts = []
-    for n in names:
+    for n in (*names, "scikit-learn"):
         try:
             parts.append(f"{n} {metadata.version(n)}")
         except metadata.PackageNotFoundError:
@@ -522,30 +758,73 @@ def versions() -> str:
     return ", ".join(parts)
 
 
-def markdown(
-    runs: list[Run], args: argparse.Namespace, meta: Mapping[str, Any], labels: Mapping[str, str]
-) -> list[str]:
+@dataclasses.dataclass
+class Summary:
+    """One row's figures over its rounds."""
+
+    row: Row
+    toolkit: list[Run]
+    bare: list[Run]
+    ratios: list[float]
+
+    @property
+    def ratio(self) -> float:
+        return median(self.ratios)
+
+    @property
+    def t_5xx(self) -> int:
+        return sum(r.server_5xx or 0 for r in self.toolkit)
+
+    @property
+    def t_non_2xx(self) -> int:
+        return sum(r.non_2xx for r in self.toolkit)
+
+    @property
+    def lost(self) -> tuple[int, int]:
+        return sum(r.lost for r in self.toolkit), sum(r.lost for r in self.bare)
+
+    @property
+    def result(self) -> str:
+        target = self.row.scenario.target
+        if target is None:
+            return "—"
+        reasons = []
+        if not self.ratio >= target:
+            reasons.append("throughput")
+        if self.t_5xx or self.t_non_2xx:
+            reasons.append("errors")
+        if any(self.lost):
+            reasons.append("lost")
+        return "PASS" if not reasons else f"MISS ({', '.join(reasons)})"
+
+
+def summarize(rows: list[Row], runs: list[Run]) -> list[Summary]:
+    """Pair each row's toolkit and bare runs round by round."""
+    out = []
+    for row in rows:
+        mine = [r for r in runs if r.row == row.key]
+        t = sorted((r for r in mine if r.app == "toolkit"), key=lambda r: r.round)
+        b = sorted((r for r in mine if r.app == "bare"), key=lambda r: r.round)
+        out.append(Summary(row, t, b, [x.rps / y.rps for x, y in zip(t, b, strict=True) if y.rps > 0]))
+    return out
+
+
+def route_label(route: str) -> str:
+    return f"{route} `{ROUTES[route]}`"
+
+
+def markdown(rows: list[Row], runs: list[Run], args: argparse.Namespace, meta: Mapping[str, Any]) -> list[str]:
     """The serving section of docs/benchmarks.md."""
-    by = {name: [r for r in runs if r.server == name] for name in ("toolkit", "bare")}
-    rounds = sorted({r.round for r in runs})
-    ratios = []
-    for rnd in rounds:
-        t = next(r for r in by["toolkit"] if r.round == rnd)
-        b = next(r for r in by["bare"] if r.round == rnd)
-        ratios.append(t.rps / b.rps)
-    ratio = median(ratios)
-    overhead = 1 - ratio
-    t_runs = by["toolkit"]
-    t_5xx = sum(r.non_2xx for r in t_runs) + sum(r.server_5xx or 0 for r in t_runs[-1:])
-    t_lost = [r for r in t_runs if r.lost]
-    b_bad = sum(r.non_2xx for r in by["bare"]), [r for r in by["bare"] if r.lost]
-    ok = "PASS", "MISS"
+    sums = summarize(rows, runs)
+    direct = meta["direct"]
     cmd = "python benchmarks/serving.py" + (" --quick" if args.quick else "")
-    cmd += f" --rounds {args.rounds}" if args.rounds_given else ""
-    cmd += " --inline" if args.inline else ""
-    cmd += f" --duration {args.duration}" if args.duration_given else ""
+    for flag in ("rounds", "duration", "warmup", "scenarios", "routes"):
+        if getattr(args, f"{flag}_given"):
+            cmd += f" --{flag} {getattr(args, flag)}"
+    sizes = ", ".join(f"{route} {len(body_for(SCENARIOS['trivial'], route))} B" for route in ROUTES)
+    log_rows = [s for s in sums if s.row.scenario.log]
     lines = [
-        "## Serving: datason.serving vs a bare Starlette endpoint (load test)",
+        "## Serving: datason.serving's request pipeline vs a bare Starlette + orjson endpoint (load test)",
         "",
         f"Generated by `benchmarks/serving.py` on {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC; rerun it rather "
         "than editing this section (`benchmarks/run.py` keeps it when it rewrites this file).",
@@ -559,88 +838,130 @@ def markdown(
         f"after; CPU used by other processes during the timed runs: median {meta['others_median']:.0f}% of one "
         f"core (max {meta['others_max']:.0f}%). Whole run {meta['elapsed']:.0f} s."
         + (
-            " **The machine was busy: requests/s and their ratio are dominated by noise here; rerun on a quiet "
-            "machine before judging the overhead target.**"
+            " **The machine was busy: requests/s and their ratios are dominated by noise here; rerun on a quiet "
+            "machine before judging the targets.**"
             if meta["others_median"] > NOISY_OTHERS_PCT
             else ""
         ),
         f"- Python {platform.python_version()}; {meta['versions']}; {meta['wrk']}.",
-        f"- Model: `examples/demo.py`'s scikit-learn `LogisticRegression` on iris; `predict` (one "
-        f"`predict_proba` call, {meta['predict_us']:.0f} µs at best, timed in this process) returns NumPy values. "
-        f"Both apps call it {meta['predict_call']}.",
-        f"- Load: `wrk -t{args.threads} -c{CONNECTIONS} -d{args.duration}s --timeout 10s --latency` with a Lua "
-        f'script POSTing the same {meta["body_bytes"]}-byte JSON body (`{{"features": {{...4 numbers}}}}`); '
-        f"{len(rounds)} round(s), each runs both servers, alternating which goes first; "
-        f"{args.warmup} s untimed warm-up before every timed run.",
-        f"- Servers: uvicorn, each in its own process group on a free 127.0.0.1 port, same options "
-        f"`{' '.join(uvicorn_options(meta['loop'], meta['http']))}`.",
-        f'- {labels["toolkit"]}: `create_app(predict, config=ServingConfig(model_id="iris", model_version="1.0.0", '
-        f"rate_limit=None), schema=SCHEMA)` — on: JSON Schema validation of the features (types, ranges, required, "
-        f"no extra fields), body/depth/feature-count limits, Prometheus metrics, request ids (`X-Request-ID`), "
-        f"datason API-config response encoding; {meta['logging']}; off: rate limiting, cache, batching.",
-        f"- {labels['bare']}: one `async def` Starlette route: `json.loads(await request.body())`, the same predict, "
-        "NumPy values converted by hand, `json.dumps` of the same response shape (request id, prediction, model "
-        'version, timestamp, processing time), `Response(media_type="application/json")`; no validation, metrics '
-        "or logging; a request counter for the lost-request check.",
+        f"- Load: `wrk -t{args.threads} -c{CONNECTIONS} -d{args.duration}s --timeout 10s --latency`, a Lua script "
+        f"POSTing the row's body; {args.rounds} round(s) over every row, each round runs both apps of a row back "
+        f"to back, alternating which goes first (by round and by row); {args.warmup} s untimed warm-up before the "
+        "first timed run of each app on each row.",
+        f"- Servers: one uvicorn process per app and predict, each in its own process group on a free 127.0.0.1 "
+        f"port (bound here with `TCP_NODELAY`, which accepted connections inherit, and handed over with `--fd`: "
+        "uvicorn takes an `--fd` socket for a Unix one and would not set it, so Nagle's algorithm would hold each "
+        "response body behind its headers until the client's delayed ACK, ~40 ms), same options "
+        f"`{' '.join(uvicorn_options(meta['loop'], meta['http']))}`; all started before the first run, idle while "
+        "another runs.",
+        f'- Toolkit: `create_app(predict, config=ServingConfig(model_id="{MODEL_ID}", rate_limit=None))`, every '
+        "other setting at its default: all protocols on, `sync_in_thread=None` (auto: a cheap sync predict runs "
+        "inline), no cache, no batching, Prometheus metrics, request ids, the protocol's codec on both sides. "
+        f"Request log: {meta['logging']}.",
+        "- Bare: one Starlette `async def` route per protocol path (the same paths): `orjson.loads(await "
+        "request.body())`, the payload field handed to predict as parsed (no conversion to NumPy), the same "
+        'predict (awaited when async, a sync one called inline), `Response(orjson.dumps({"prediction": '
+        'result}, option=OPT_SERIALIZE_NUMPY), media_type="application/json")` (a `default` turns the str array '
+        "of the OIP rows, which orjson's NumPy support leaves out, into a list); no validation, metrics or "
+        "logging; a request counter for the lost-request check.",
+        "- Predicts (the same function in both apps; the apps' answers are checked equal before timing):",
+        '  - trivial async: `async def predict(x): return {"ok": 1}`; on OIP (tensors only) it returns '
+        "`np.array([1.0], dtype=np.float32)`.",
+        "  - 50-record NumPy response: a sync predict returning the same list (built once) of 50 records "
+        '`{"label": str, "score": np.float32, "probs": {10 keys: np.float64}, "idx": np.int64}`; on OIP the same '
+        "data as a dict of arrays: `label` (str array, BYTES), `score` FP32[50], `probs` FP64[50,10], `idx` "
+        "INT64[50] (four output tensors).",
+        "  - iris: `examples/demo.py`'s scikit-learn `LogisticRegression` (one `predict_proba` call, "
+        f"{meta['iris_us']} at best in this process, NumPy values out), the toolkit with the demo's JSON Schema; "
+        "the toolkit's auto mode runs a sync predict in a worker thread once its moving average passes 100 µs, "
+        "while the bare app calls it inline. No target: for reference.",
+        '- Bodies: one instance `[[5.1, 3.5, 1.4, 0.2]]` in each protocol\'s request: `{"features": ...}`, OIP '
+        '`encode_request({"x": float64 array}).body` (JSON, FP64 [1,4]), `{"instances": ...}`, `{"data": '
+        f'{{"ndarray": ...}}}}`, `{{"inputs": ...}}` ({sizes}); iris: `{{"features": {{4 named numbers}}}}`.',
         "- Lost requests: wrk's socket errors (connect/read/write/timeout) must be 0 and the server's own count of "
-        "/predict requests during the run (toolkit: `/health` total_requests; bare: its counter) must be at least "
-        f"wrk's completed count and at most {CONNECTIONS} more (requests still in flight when wrk stopped reading).",
-        "- Server CPU/request: the uvicorn process's user+system CPU time during the run divided by the requests: "
-        "less sensitive to the shared machine than requests/s.",
+        "prediction requests during the run (toolkit: `/health` total_requests; bare: its counter) must be at "
+        f"least wrk's completed count and at most {CONNECTIONS} more (requests still in flight when wrk stopped "
+        "reading). 5xx: the toolkit's `/health` error_count during the run, beside wrk's non-2xx count.",
+        "- Server CPU µs/request (a profile hint): the uvicorn process's user+system CPU time during the run "
+        "divided by the requests, less sensitive to the shared machine than requests/s. In-process µs/request: "
+        "each app called directly as an ASGI app in the benchmark process (no HTTP server), best batch of 200, "
+        "the two apps interleaved: the apps' own work without uvicorn.",
         "",
-        "### Targets",
+        "### Targets: toolkit/bare throughput, per row",
         "",
-        "| target | measured | limit | result |",
-        "|---|---:|---:|---|",
-        f"| toolkit throughput overhead vs bare Starlette + json (median of per-round ratios) | {overhead:.1%} "
-        f"(toolkit/bare {ratio:.2f}x; rounds: {', '.join(f'{x:.2f}' for x in ratios)}) | <= 15% | "
-        f"{ok[overhead > OVERHEAD_LIMIT]} |",
-        f"| toolkit: zero 5xx under {CONNECTIONS} connections | {sum(r.non_2xx for r in t_runs)} non-2xx (wrk), "
-        f"{t_runs[-1].server_5xx if t_runs else '?'} 5xx (`/health` error_count) | 0 | {ok[t_5xx > 0]} |",
-        f"| toolkit: zero lost requests under {CONNECTIONS} connections | {len(t_lost)} run(s) with a socket error "
-        f"or a count mismatch | 0 | {ok[bool(t_lost)]} |",
-        f"| bare (reference): zero non-2xx, zero lost | {b_bad[0]} non-2xx, {len(b_bad[1])} run(s) losing requests "
-        f"| 0 | {ok[bool(b_bad[0] or b_bad[1])]} |",
+        "Targets: at least 0.75x the bare app's requests/s for the trivial async predict and 0.85x for the "
+        "50-record response, on every route, with zero 5xx and zero lost requests (ratio: median of the per-round "
+        "ratios; requests/s, p50 and p99: medians over rounds).",
         "",
-        "### Per server (medians over rounds)",
-        "",
-        "| server | requests/s | p50 ms | p99 ms | server CPU µs/request | non-2xx | socket errors c/r/w/t "
-        "| wrk completed / server counted |",
-        "|---|---:|---:|---:|---:|---:|---|---|",
+        "| scenario | route | toolkit req/s | bare req/s | toolkit/bare (rounds) | target | result "
+        "| toolkit p50 / p99 ms | bare p50 / p99 ms | toolkit non-2xx / 5xx | runs losing requests toolkit / bare "
+        "| server CPU µs/req toolkit / bare | in-process µs/req toolkit / bare |",
+        "|---|---|---:|---:|---|---:|---|---:|---:|---:|---:|---:|---:|",
     ]
-    for name in ("toolkit", "bare"):
-        rs = by[name]
-        errs = "/".join(str(sum(r.socket_errors[k] for r in rs)) for k in ("connect", "read", "write", "timeout"))
+    for s in sums:
+        t, b = s.toolkit, s.bare
+        target = s.row.scenario.target
+        d = direct.get(s.row.key, {"toolkit": float("nan"), "bare": float("nan")})
         lines.append(
-            f"| {labels[name]} | {median([r.rps for r in rs]):.0f} | {median([r.p50_ms for r in rs]):.1f} | "
-            f"{median([r.p99_ms for r in rs]):.1f} | {median([r.server_cpu_us_per_req for r in rs]):.0f} | "
-            f"{sum(r.non_2xx for r in rs)} | {errs} | {sum(r.requests for r in rs)} / "
-            f"{sum(r.server_counted for r in rs)} |"
+            f"| {s.row.scenario.title} | {route_label(s.row.route)} | {median([r.rps for r in t]):.0f} | "
+            f"{median([r.rps for r in b]):.0f} | {s.ratio:.2f} ({', '.join(f'{x:.2f}' for x in s.ratios)}) | "
+            f"{'—' if target is None else f'>= {target:.2f}'} | {s.result} | "
+            f"{median([r.p50_ms for r in t]):.1f} / {median([r.p99_ms for r in t]):.1f} | "
+            f"{median([r.p50_ms for r in b]):.1f} / {median([r.p99_ms for r in b]):.1f} | "
+            f"{s.t_non_2xx} / {s.t_5xx} | {s.lost[0]} / {s.lost[1]} | "
+            f"{median([r.server_cpu_us_per_req for r in t]):.0f} / {median([r.server_cpu_us_per_req for r in b]):.0f} "
+            f"| {d['toolkit']:.0f} / {d['bare']:.0f} |"
         )
-    direct = meta["direct"]
-    t_cpu = median([r.server_cpu_us_per_req for r in by["toolkit"]])
-    b_cpu = median([r.server_cpu_us_per_req for r in by["bare"]])
+    targeted = [s for s in sums if s.row.scenario.target is not None]
+    passed = sum(s.result == "PASS" for s in targeted)
+    lines += ["", f"Rows with a target: {passed} of {len(targeted)} PASS."]
+    lines += [
+        f"Bare app non-2xx: {sum(r.non_2xx for s in sums for r in s.bare)} (it must be 0 for the comparison to hold)."
+    ]
+    for s in log_rows:
+        plain = next((p for p in sums if p.row.key == f"trivial/{s.row.route}"), None)
+        cpu = median([r.server_cpu_us_per_req for r in s.toolkit])
+        extra = ""
+        if plain is not None:
+            cpu_off = median([r.server_cpu_us_per_req for r in plain.toolkit])
+            extra = (
+                f"; the same row with the log off: {plain.ratio:.2f}x, {cpu_off:.0f} µs CPU/request, so the log line "
+                f"costs about {cpu - cpu_off:+.0f} µs of server CPU per request"
+            )
+            if s.row.key in direct and plain.row.key in direct:
+                extra += f" ({direct[s.row.key]['toolkit'] - direct[plain.row.key]['toolkit']:+.0f} µs in-process)"
+        lines += [
+            "",
+            f"Request log on (`{ROUTES[s.row.route]}`, trivial async, INFO to a file): toolkit/bare {s.ratio:.2f}x, "
+            f"{cpu:.0f} µs server CPU/request{extra}. {meta['log_lines']}",
+        ]
+    hints = []
+    for s in sums:
+        t_cpu = median([r.server_cpu_us_per_req for r in s.toolkit])
+        b_cpu = median([r.server_cpu_us_per_req for r in s.bare])
+        d = direct.get(s.row.key)
+        inproc = f", in-process {d['toolkit'] - d['bare']:+.0f} µs" if d else ""
+        hints.append((t_cpu - b_cpu, f"{s.row.key} {t_cpu - b_cpu:+.0f} µs ({t_cpu / b_cpu:.1f}x){inproc}"))
     lines += [
         "",
-        f"Server CPU per request, toolkit vs bare: {t_cpu:.0f} vs {b_cpu:.0f} µs ({t_cpu - b_cpu:+.0f} µs, "
-        f"{t_cpu / b_cpu:.2f}x).",
-        "",
-        f"Each app called directly in the benchmark process (as an ASGI app, predict inline, no HTTP server; best "
-        f"batch of 200, interleaved): toolkit {direct['toolkit']:.0f} µs, bare {direct['bare']:.0f} µs per request "
-        f"(predict alone {meta['predict_us']:.0f} µs): toolkit minus bare {direct['toolkit'] - direct['bare']:+.0f} "
-        "µs per request, the cost of the toolkit's own work over the hand-written endpoint's.",
+        "Profile hint, toolkit minus bare per request (server CPU, median over rounds; in-process), largest first: "
+        + "; ".join(text for _, text in sorted(hints, key=lambda h: -h[0]))
+        + ".",
+    ]
+    lines += [
         "",
         "### Every run",
         "",
-        "| round | server | requests | s | requests/s | p50 ms | p99 ms | non-2xx | socket errors | server counted "
-        "| CPU µs/req | others' CPU % |",
-        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| round | row | app | requests | s | requests/s | p50 ms | p99 ms | non-2xx | 5xx | socket errors "
+        "| server counted | CPU µs/req | others' CPU % |",
+        "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    for r in runs:
+    for r in sorted(runs, key=lambda r: (r.round, [x.key for x in rows].index(r.row))):
         lines.append(
-            f"| {r.round} | {r.server} | {r.requests} | {r.seconds:.1f} | {r.rps:.0f} | {r.p50_ms:.1f} | "
-            f"{r.p99_ms:.1f} | {r.non_2xx} | {sum(r.socket_errors.values())} | {r.server_counted} "
-            f"(+{r.in_flight}) | {r.server_cpu_us_per_req:.0f} | {r.others_cpu_pct:.0f} |"
+            f"| {r.round} | {r.row} | {r.app} | {r.requests} | {r.seconds:.1f} | {r.rps:.0f} | {r.p50_ms:.1f} | "
+            f"{r.p99_ms:.1f} | {r.non_2xx} | {'—' if r.server_5xx is None else r.server_5xx} | "
+            f"{sum(r.socket_errors.values())} | {r.server_counted} (+{r.in_flight}) | "
+            f"{r.server_cpu_us_per_req:.0f} | {r.others_cpu_pct:.0f} |"
         )
     return lines
 
@@ -658,68 +979,92 @@ def write_block(path: Path, lines: list[str]) -> None:
     path.write_text(new.rstrip() + "\n")
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Parse arguments, run the rounds, print the Markdown section (and write it with --output)."""
+def iris_us(rows: list[Row]) -> str:
+    """The demo predict's best time per call in this process (when an iris row ran)."""
+    if not any(row.kind == "iris" for row in rows):
+        return "not run"
+    predict, _, example = _iris()
+    return f"{min(timeit.repeat(lambda: predict(example), number=200, repeat=5)) / 200 * 1e6:.0f} µs"
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="smoke run: 1 round of 2 s per server")
-    parser.add_argument("--rounds", type=int, help="rounds, each runs both servers (default 5; quick 1)")
-    parser.add_argument("--duration", type=int, help="whole seconds per timed wrk run (default 10; quick 2)")
-    parser.add_argument("--warmup", type=int, help="untimed wrk seconds before each run (default 2; quick 1)")
+    parser.add_argument("--quick", action="store_true", help="smoke run: 1 round of 1 s, rows " + str(QUICK_ROWS))
+    parser.add_argument("--rounds", type=int, help="rounds over every row (default 3; quick 1)")
+    parser.add_argument("--duration", type=int, help="whole seconds per timed wrk run (default 5; quick 1)")
+    parser.add_argument("--warmup", type=int, help="untimed wrk seconds before each app's first run of a row (1)")
     parser.add_argument("--threads", type=int, default=1, help="wrk threads (default 1: leaves a core to the server)")
-    parser.add_argument("--inline", action="store_true", help="both apps call predict on the event loop, not a thread")
+    parser.add_argument("--scenarios", help=f"comma-separated subset of {','.join(SCENARIOS)} (default: all)")
+    parser.add_argument("--routes", help=f"comma-separated subset of {','.join(ROUTES)} (default: all)")
     parser.add_argument("--output", help="write the section between the serving markers of this Markdown file")
     args = parser.parse_args(argv)
-    args.rounds_given, args.duration_given = args.rounds is not None, args.duration is not None
-    args.rounds = args.rounds or (1 if args.quick else 5)
-    args.duration = args.duration or (2 if args.quick else 10)
-    args.warmup = args.warmup if args.warmup is not None else (1 if args.quick else 2)
+    for flag in ("rounds", "duration", "warmup", "scenarios", "routes"):
+        setattr(args, f"{flag}_given", getattr(args, flag) is not None)
+    args.rounds = args.rounds or (1 if args.quick else 3)
+    args.duration = args.duration or (1 if args.quick else 5)
+    args.warmup = args.warmup if args.warmup is not None else 1
+    return args
 
-    os.environ[PREDICT_ENV] = "inline" if args.inline else "threadpool"  # the servers inherit it
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse arguments, run the rounds, print the Markdown section (and write it with --output)."""
+    args = parse_args(argv)
     wrk = shutil.which("wrk")
     if wrk is None:
         print(WRK_INSTALL, file=sys.stderr)
         return 2
-    sys.path.insert(0, str(EXAMPLES))
-    import demo
-
-    body = json.dumps({"features": demo.EXAMPLE}).encode()
+    rows = select_rows(args)
     loop, http = event_loop_and_parser()
-    labels = {"toolkit": "datason.serving `create_app`", "bare": "bare Starlette + `json`"}
-    servers = [
-        Server("toolkit", labels["toolkit"], "toolkit_app", "/health"),
-        Server("bare", labels["bare"], "bare_app", "/count"),
-    ]
     started, load_before = time.perf_counter(), os.getloadavg()[0]
     runs: list[Run] = []
-    with tempfile.TemporaryDirectory() as tmp, running(servers, loop, http):
-        script = lua_script(body, Path(tmp))
-        prediction = check_answers(servers, body)
-        print(f"both servers answer 200 with the same prediction: {json.dumps(prediction)}", file=sys.stderr)
-        log_lines = len(servers[0].output().splitlines())
-        for rnd in range(1, args.rounds + 1):
-            for server in servers if rnd % 2 else servers[::-1]:
-                if args.warmup > 0:
-                    run_wrk(wrk, server.url("/predict"), script, args.warmup, args.threads)
-                run = timed_run(server, rnd, wrk, script, args.duration, args.threads)
-                runs.append(run)
-                print(
-                    f"round {rnd} {server.name}: {run.rps:.0f} req/s, p50 {run.p50_ms:.1f} ms, p99 {run.p99_ms:.1f} "
-                    f"ms, non-2xx {run.non_2xx}, socket errors {sum(run.socket_errors.values())}, "
-                    f"server counted {run.server_counted} (wrk {run.requests})",
-                    file=sys.stderr,
-                )
-        log_lines = len(servers[0].output().splitlines()) - log_lines
-        logging_note = toolkit_logging_note(servers[0], log_lines)
-        for s in servers:
-            s.stop()
-        graceful = {s.name: "Finished server process" in s.output() for s in servers}
+    with tempfile.TemporaryDirectory() as tmp:
+        tmpdir = Path(tmp)
+        servers: dict[tuple[str, str, bool], Server] = {}
+        for row in rows:
+            log = row.scenario.log
+            key = ("toolkit", row.kind, log)
+            if key not in servers:
+                servers[key] = Server("toolkit", row.kind, str(tmpdir / f"{row.kind}.log") if log else None)
+            servers.setdefault(("bare", row.kind, False), Server("bare", row.kind))
+        pairs = {r.key: (servers[("toolkit", r.kind, r.scenario.log)], servers[("bare", r.kind, False)]) for r in rows}
+        with running(list(servers.values()), loop, http):
+            scripts = {row.key: lua_script(row, tmpdir) for row in rows}
+            for row in rows:
+                sample = check_answers(row, *pairs[row.key])
+                print(f"{row.key}: both apps answer 200 with the same prediction; toolkit: {sample}", file=sys.stderr)
+            print(f"all {len(rows)} rows: both servers answer 200 with the same prediction", file=sys.stderr)
+            for rnd in range(1, args.rounds + 1):
+                for i, row in enumerate(rows):
+                    pair = pairs[row.key] if (rnd + i) % 2 else pairs[row.key][::-1]
+                    for server in pair:
+                        if rnd == 1 and args.warmup > 0:
+                            run_wrk(wrk, server.url(ROUTES[row.route]), scripts[row.key], args.warmup, args.threads)
+                        run = timed_run(server, row, rnd, wrk, scripts[row.key], args.duration, args.threads)
+                        runs.append(run)
+                        print(
+                            f"round {rnd} {row.key} {server.app}: {run.rps:.0f} req/s, p50 {run.p50_ms:.1f} ms, "
+                            f"p99 {run.p99_ms:.1f} ms, non-2xx {run.non_2xx}, 5xx {run.server_5xx}, socket errors "
+                            f"{sum(run.socket_errors.values())}, server counted {run.server_counted} "
+                            f"(wrk {run.requests}), CPU {run.server_cpu_us_per_req:.0f} µs/req",
+                            file=sys.stderr,
+                        )
+            logged = [s for s in servers.values() if s.log_path]
+            totals = {s.name: s.settled_counts()[0] for s in logged}
+            levels = {s.name: re.findall(r"BENCH_LOGGING level=(\S+)", s.output()) for s in servers.values()}
+            for s in servers.values():
+                s.stop()
+            graceful = {s.name: "Finished server process" in s.output() for s in servers.values()}
+        log_lines = " ".join(
+            f"The log file of {s.name} holds {len(Path(s.log_path).read_bytes().splitlines())} lines for the "
+            f"{totals[s.name]} requests it served (timed, warm-up and check requests)."
+            for s in logged
+            if s.log_path
+        )
+        direct = in_process_us(rows, 3 if args.quick else 20, tmpdir)
+    toolkit_levels = {lv for name, found in levels.items() if name.startswith("toolkit") for lv in found}
     others = [r.others_cpu_pct for r in runs]
-    predict, *_ = _iris()
-    predict_s = min(timeit.repeat(lambda: predict(demo.EXAMPLE), number=200, repeat=5)) / 200
-    direct = in_process_us(body, 5 if args.quick else 20)
     meta = {
         "direct": direct,
-        "predict_us": predict_s * 1e6,
         "load_before": load_before,
         "load_after": os.getloadavg()[0],
         "others_median": median(others),
@@ -727,15 +1072,18 @@ def main(argv: list[str] | None = None) -> int:
         "elapsed": time.perf_counter() - started,
         "versions": versions(),
         "wrk": wrk_version(wrk),
-        "predict_call": PREDICT_DESCRIPTION[predict_call()],
-        "body_bytes": len(body),
         "loop": loop,
         "http": http,
-        "logging": logging_note,
+        "logging": "logger `datason.serving` set to WARNING, no handler (its INFO line per request is filtered out "
+        "before it is built) in every row but the request-log row, where it is at INFO with the "
+        "`LineHandler` `datason serve` uses (bare JSON lines, flushed in batches every 0.2 s), to a file; levels "
+        f"reported by the toolkit servers: {', '.join(sorted(toolkit_levels)) or 'none'}",
+        "log_lines": log_lines,
+        "iris_us": iris_us(rows),
     }
-    lines = markdown(runs, args, meta, labels)
+    lines = markdown(rows, runs, args, meta)
     shutdown = ", ".join(f"{n} {'graceful' if ok else '**not graceful**'}" for n, ok in graceful.items())
-    lines += ["", f"Servers stopped by SIGTERM to their process group: {shutdown} (uvicorn's shutdown completed)."]
+    lines += ["", f"Servers stopped by SIGTERM to their process group: {shutdown}."]
     print("\n".join(lines))
     if args.output:
         write_block(Path(args.output), lines)

@@ -1,4 +1,5 @@
-"""The serving load benchmark runs end to end (a smoke run of benchmarks/serving.py --quick; no timing asserted).
+"""The serving load benchmark runs end to end (a smoke run of benchmarks/serving.py --quick; no timing asserted):
+three rows (trivial async on /predict, 50 records on OIP, the request-log row), both apps, zero errors or losses.
 
 It needs the ``wrk`` binary: without it this test fails (not skips) and says how to install it.
 """
@@ -19,13 +20,22 @@ import pytest
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "benchmarks" / "serving.py"
 ROW = re.compile(
-    r"^\| (?P<label>[^|]+?) \| (?P<rps>[0-9.]+) \| (?P<p50>[0-9.]+) \| (?P<p99>[0-9.]+) \| (?P<cpu>[0-9.]+) "
-    r"\| (?P<non2xx>\d+) \| (?P<errors>\d+/\d+/\d+/\d+) \| (?P<wrk>\d+) / (?P<server>\d+) \|$",
+    r"^\| (?P<scenario>[^|]+?) \| (?P<route>[a-z0-9_]+) `(?P<path>[^`]+)` \| (?P<t_rps>[0-9.]+) \| (?P<b_rps>[0-9.]+) "
+    r"\| (?P<ratio>[0-9.]+) \([0-9., ]+\) \| (?P<target>[^|]+?) \| (?P<result>PASS|MISS \([a-z, ]+\)|—) "
+    r"\| (?P<t_p50>[0-9.]+) / (?P<t_p99>[0-9.]+) \| (?P<b_p50>[0-9.]+) / (?P<b_p99>[0-9.]+) "
+    r"\| (?P<non2xx>\d+) / (?P<x5xx>\d+) \| (?P<t_lost>\d+) / (?P<b_lost>\d+) "
+    r"\| (?P<t_cpu>[0-9.]+) / (?P<b_cpu>[0-9.]+) \| (?P<t_in>[0-9.]+) / (?P<b_in>[0-9.]+) \|$",
+    re.M,
+)
+RUN = re.compile(
+    r"^\| (?P<round>\d+) \| (?P<row>[a-z]+/[a-z0-9_]+) \| (?P<app>toolkit|bare) \| (?P<requests>\d+) \| [0-9.]+ "
+    r"\| (?P<rps>[0-9.]+) \| (?P<p50>[0-9.]+) \| (?P<p99>[0-9.]+) \| (?P<non2xx>\d+) \| (?P<x5xx>\d+|—) "
+    r"\| (?P<errors>\d+) \| (?P<counted>\d+) \(\+-?\d+\) \| (?P<cpu>[0-9.]+) \| [0-9.]+ \|$",
     re.M,
 )
 
 
-def test_quick_serving_benchmark_reports_both_servers(tmp_path: pathlib.Path) -> None:
+def test_quick_serving_benchmark_reports_every_row(tmp_path: pathlib.Path) -> None:
     if shutil.which("wrk") is None:
         pytest.fail("wrk is not installed: run `apt-get install -y wrk` (as root) or `make wrk`")
     doc = tmp_path / "benchmarks.md"
@@ -42,23 +52,38 @@ def test_quick_serving_benchmark_reports_both_servers(tmp_path: pathlib.Path) ->
     assert done.returncode == 0, done.stdout + done.stderr
     out = done.stdout
     assert "both servers answer 200 with the same prediction" in done.stderr
-    rows = {m["label"]: m for m in ROW.finditer(out)}
-    assert set(rows) == {"datason.serving `create_app`", "bare Starlette + `json`"}, out
-    for label, row in rows.items():
-        rps, p50, p99, cpu = (float(row[k]) for k in ("rps", "p50", "p99", "cpu"))
-        assert rps > 0 and p50 > 0 and p99 >= p50 and cpu > 0, label
-        assert int(row["non2xx"]) == 0, f"{label} answered non-2xx under load"
-        assert row["errors"] == "0/0/0/0", f"{label} had socket errors (connect/read/write/timeout)"
-        completed, counted = int(row["wrk"]), int(row["server"])
-        assert completed > 0
-        assert completed <= counted <= completed + 64, f"{label}: wrk got {completed}, server counted {counted}"
-    assert re.search(r"\| toolkit: zero 5xx under 64 connections \| 0 non-2xx \(wrk\), 0 5xx", out), out
-    assert re.search(r"\| toolkit throughput overhead vs bare [^|]*\| -?[0-9.]+% \(toolkit/bare [0-9.]+x", out)
+    # the quick rows: trivial async on /predict, 50 records on OIP (tensors), the request-log row
+    rows = {(m["scenario"], m["route"]): m for m in ROW.finditer(out)}
+    assert set(rows) == {
+        ("trivial async", "datason"),
+        ("50-record NumPy response", "oip"),
+        ("trivial async, request log on", "datason"),
+    }, out
+    for key, row in rows.items():
+        for app in ("t", "b"):
+            rps, p50, p99, cpu, direct = (float(row[f"{app}_{k}"]) for k in ("rps", "p50", "p99", "cpu", "in"))
+            assert rps > 0 and p50 > 0 and p99 >= p50 and cpu > 0 and direct > 0, (key, app)
+        assert float(row["ratio"]) > 0, key
+        assert int(row["non2xx"]) == 0 and int(row["x5xx"]) == 0, f"{key}: the toolkit answered non-2xx/5xx"
+        assert row["t_lost"] == "0" and row["b_lost"] == "0", f"{key}: requests lost"
+    assert rows[("trivial async", "datason")]["target"] == ">= 0.75"
+    assert rows[("50-record NumPy response", "oip")]["target"] == ">= 0.85"
+    assert rows[("trivial async, request log on", "datason")]["result"] == "—"
+    runs = list(RUN.finditer(out))
+    assert len(runs) == 6, out  # 3 rows x 2 apps x 1 round
+    for run in runs:
+        assert run["errors"] == "0", f"{run['row']} {run['app']} had socket errors"
+        assert run["non2xx"] == "0" and run["x5xx"] in ("0", "—")
+        completed, counted = int(run["requests"]), int(run["counted"])
+        assert 0 < completed <= counted <= completed + 64, f"{run['row']} {run['app']}: {completed} vs {counted}"
+    logged = re.search(r"holds (\d+) lines for the (\d+) requests it served", out)
+    assert logged and logged[1] == logged[2] and int(logged[1]) > 0, out  # one INFO line per request
+    assert re.search(r"Rows with a target: \d of 2 PASS\.", out), out
     # --output put the section between its markers and kept what was there
     text = doc.read_text()
     assert text.startswith("# Benchmarks\n\nearlier text\n")
     assert text.count("<!-- serving:begin -->") == 1 and text.count("<!-- serving:end -->") == 1
-    assert "## Serving: datason.serving vs a bare Starlette endpoint" in text
+    assert "## Serving: datason.serving's request pipeline vs a bare Starlette + orjson endpoint" in text
 
 
 def _serving_module(monkeypatch: pytest.MonkeyPatch) -> Any:

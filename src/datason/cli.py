@@ -123,10 +123,11 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _configure_logging(level: str) -> None:
-    """JSON request lines, one per line, to stderr at ``level`` (they are already JSON: no decoration)."""
+    """JSON request lines, one per line, to stderr at ``level`` (already JSON: no decoration), flushed in batches."""
+    from .serving.requestlog import LineHandler
+
     logger = logging.getLogger("datason.serving")
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(message)s"))
+    handler = LineHandler(sys.stderr)
     logger.handlers[:] = [handler]
     logger.setLevel(level.upper())
     logger.propagate = False

@@ -12,8 +12,10 @@ import numpy as np
 import orjson
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from datason import DeserializationError, SecurityError, SerializationError
+from datason import DatasonError, DeserializationError, SecurityError, SerializationError
 from datason.config import get_api_config
 from datason.protocols import oip
 
@@ -563,3 +565,106 @@ def test_frames_of_plain_numpy_columns_keep_datatypes_and_bits(binary: bool) -> 
     assert list(back.dtypes) == list(frame.dtypes)
     for name in frame:
         assert back[name].to_numpy().tobytes() == frame[name].to_numpy().tobytes(), name
+
+
+# --- the fast paths give exactly what the general path gives -------------------------------------------------
+
+_SIMPLE = {
+    "BOOL": st.booleans(),
+    "INT8": st.integers(-(2**7) - 2, 2**7 + 1),
+    "INT32": st.integers(-(2**31) - 2, 2**31 + 1),
+    "INT64": st.integers(-(2**63) - 2, 2**63 + 1),
+    "UINT8": st.integers(-2, 2**8 + 1),
+    "UINT64": st.integers(-2, 2**64 + 1),
+    "FP16": st.one_of(st.floats(allow_nan=False, allow_infinity=False), st.integers(-70000, 70000)),
+    "FP32": st.one_of(
+        st.floats(allow_nan=False, allow_infinity=False, width=32), st.floats(allow_nan=False, allow_infinity=False)
+    ),
+    "FP64": st.one_of(st.floats(allow_nan=False, allow_infinity=False), st.integers(-(2**70), 2**70)),
+}
+
+
+@st.composite
+def _simple_docs(draw: Any) -> dict[str, Any]:
+    inputs = []
+    for i in range(draw(st.integers(1, 3))):
+        datatype = draw(st.sampled_from(sorted(_SIMPLE)))
+        shape = draw(st.lists(st.integers(0, 3), max_size=3))
+        size = int(np.prod(shape)) if shape else 1
+        data = draw(st.lists(_SIMPLE[datatype], min_size=size, max_size=size))
+        if draw(st.integers(0, 9)) == 0:  # now and then a value of another kind, or a wrong length
+            data = [*data, draw(st.sampled_from([True, 1, 1.5, None, "x"]))]
+        inputs.append(
+            {"name": draw(st.sampled_from(["x", f"in{i}", "é"])), "shape": shape, "datatype": datatype, "data": data}
+        )
+    doc: dict[str, Any] = {"inputs": inputs}
+    if draw(st.booleans()):
+        doc["id"] = draw(st.sampled_from(["r1", "", 5]))
+    if draw(st.booleans()):
+        doc["parameters"] = draw(st.sampled_from([{}, {"binary_data_output": True}, {"binary_data_output": 1}]))
+    if draw(st.booleans()):
+        doc["outputs"] = draw(
+            st.sampled_from([[], [{"name": "y"}], [{"name": "y", "parameters": {"binary_data": True}}]])
+        )
+    return doc
+
+
+def _outcome(fn: Any) -> Any:
+    try:
+        return fn()
+    except DatasonError as exc:
+        return (type(exc), str(exc))
+
+
+def _same_request(a: Any, b: Any) -> None:
+    if isinstance(a, tuple) or isinstance(b, tuple):
+        assert a == b
+        return
+    assert (a.id, a.parameters, a.outputs, a.binary_output) == (b.id, b.parameters, b.outputs, b.binary_output)
+    assert len(a.inputs) == len(b.inputs)
+    for x, y in zip(a.inputs, b.inputs, strict=True):
+        assert (x.name, x.shape, x.datatype, x.parameters) == (y.name, y.shape, y.datatype, y.parameters)
+        assert x.value.dtype == y.value.dtype and x.value.shape == y.value.shape
+        assert x.value.tobytes() == y.value.tobytes()
+
+
+@settings(max_examples=400, deadline=None)
+@given(_simple_docs())
+def test_simple_request_fast_path_matches_the_general_path(doc: dict[str, Any]) -> None:
+    body = json.dumps(doc).encode()
+    fast = _outcome(lambda: oip.decode_request(body))
+    general = _outcome(
+        lambda: oip._general_request(oip._parse(body, None, get_api_config())[0], None, get_api_config())
+    )
+    _same_request(fast, general)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.sampled_from(["bool", "int8", "int32", "int64", "uint16", "uint64", "float32", "float64", "float16", ">f8"]),
+    st.lists(st.integers(0, 3), max_size=3),
+    st.booleans(),
+    st.data(),
+)
+def test_simple_response_fast_path_matches_the_general_path(
+    dtype: str, shape: list[int], as_dict: bool, data: Any
+) -> None:
+    size = int(np.prod(shape)) if shape else 1
+    raw = data.draw(st.binary(min_size=size * np.dtype(dtype).itemsize, max_size=size * np.dtype(dtype).itemsize))
+    array = np.frombuffer(raw, dtype=dtype).reshape(shape).copy()
+    if array.dtype == np.bool_:
+        array = array.view(np.uint8).astype(bool)
+    result = {"a": array, "b": array.reshape(-1)[:1]} if as_dict else array
+    req = oip.decode_request(request_body(X))
+
+    def encode() -> Any:
+        return oip.encode_response(result, model_name="m", model_version="2", request=req)
+
+    fast = _outcome(encode)
+    original = oip._simple_response
+    try:
+        oip._simple_response = lambda *a, **k: None  # type: ignore[assignment]
+        general = _outcome(encode)
+    finally:
+        oip._simple_response = original  # type: ignore[assignment]
+    assert fast == general

@@ -4,6 +4,7 @@ per request on the datason.serving logger (nothing built when the logger is off)
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import logging
 import re
@@ -12,7 +13,7 @@ import uuid
 import pytest
 
 from datason.serving import ModelService, ServingConfig, requestlog
-from datason.serving.requestlog import REDACTED, RequestLogger, redact, request_id
+from datason.serving.requestlog import REDACTED, LineHandler, RequestLogger, redact, request_id
 
 
 @pytest.mark.parametrize("rid", ["abc", "req-1.2_3:4", "A" * 128, "6f1c2a9e-3b1d-4c8e-9f00-1234567890ab"])
@@ -95,3 +96,57 @@ def test_disabled_logger_builds_nothing(monkeypatch: pytest.MonkeyPatch) -> None
     finally:
         logger.setLevel(old)
     assert len(built) == 1  # the spy does see lines once the level lets them through
+
+
+def test_new_ids_differ_in_a_forked_child() -> None:
+    import os
+
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: its generator was reseeded at fork
+        os.write(write, request_id(None).encode())
+        os._exit(0)
+    os.close(write)
+    child = os.read(read, 64).decode()
+    os.waitpid(pid, 0)
+    mine = request_id(None)
+    assert re.fullmatch(r"[0-9a-f]{32}", child) and child != mine
+
+
+class _Counting(io.StringIO):
+    def __init__(self) -> None:
+        super().__init__()
+        self.flushes = 0
+
+    def flush(self) -> None:
+        self.flushes += 1
+        super().flush()
+
+
+def test_line_handler_writes_lines_and_flushes_in_batches_at_errors_and_at_close() -> None:
+    import time
+
+    stream = _Counting()
+    handler = LineHandler(stream, interval=0.05)
+    logger = logging.getLogger("datason.serving.test_line_handler")
+    logger.handlers[:] = [handler]
+    logger.propagate = False
+    logger.setLevel(logging.INFO)
+    try:
+        for i in range(100):
+            logger.info('{"n": %d}', i)
+        assert stream.flushes == 0  # 100 lines, no flush yet: one system call per line is what this avoids
+        deadline = time.monotonic() + 5
+        while stream.flushes == 0 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert stream.flushes >= 1  # the flusher thread came by
+        before = stream.flushes
+        logger.error('{"n": "error"}')
+        assert stream.flushes == before + 1  # errors go out at once
+        logger.info('{"n": "last"}')
+    finally:
+        handler.close()
+        logger.handlers[:] = []
+    lines = stream.getvalue().splitlines()
+    assert [json.loads(x)["n"] for x in lines] == [*range(100), "error", "last"]
+    assert not handler._thread.is_alive() or handler._stopped.is_set()

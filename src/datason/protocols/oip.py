@@ -59,6 +59,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
+import numpy as np
 import orjson
 
 from ..api import loads as _loads
@@ -66,7 +67,16 @@ from ..api import serialize as _serialize
 from ..config import SerializationConfig, get_api_config
 from ..errors import DatasonError, DeserializationError, SecurityError, SerializationError
 from . import oip_binary as _bin
-from .oip_tensors import DATATYPES, Tensor, decode_tensor, encode_tensor, frame_from_tensors, frame_to_tensors
+from .oip_tensors import (
+    DATATYPES,
+    Tensor,
+    _float32_text,
+    datatype_of,
+    decode_tensor,
+    encode_tensor,
+    frame_from_tensors,
+    frame_to_tensors,
+)
 from .oip_tensors import render as _render
 from .oip_tensors import wire_of as _wire_of
 
@@ -92,6 +102,8 @@ __all__ = [
 _NUMPY_OPT = orjson.OPT_SERIALIZE_NUMPY
 _API = get_api_config()  # made once: building a config costs microseconds, and it is immutable
 _DEFAULT_CT = frozenset({"str", "base64", "datetime", "pd_json"})
+_DATATYPE_OF = {np.dtype(t): datatype_of(t) for t in ("bool", "int8", "int16", "int32", "int64", "float32", "float64")}
+_DATATYPE_OF.update({np.dtype(t): datatype_of(t) for t in ("uint8", "uint16", "uint32", "uint64")})
 
 
 class Encoded(NamedTuple):
@@ -173,6 +185,15 @@ def decode_request(
     """Decode an inference request body (and binary tensors after ``header_length`` bytes of JSON)."""
     cfg = config or _API
     doc, rest = _parse(body, header_length, cfg)
+    if rest is None or not len(rest):  # no binary part
+        simple = _simple_request(doc)
+        if simple is not None:
+            return simple
+    return _general_request(doc, rest, cfg)
+
+
+def _general_request(doc: dict[str, Any], rest: Any, cfg: SerializationConfig) -> InferRequest:
+    """``decode_request`` of any parsed document (every datatype, content type and the binary part)."""
     rid = _optional_str(doc, "id")
     params = _parameters(doc.get("parameters"), "$.parameters")
     binary_output = params.get("binary_data_output", False)
@@ -196,6 +217,10 @@ def encode_response(
 ) -> Encoded:
     """Encode a model's result as a response to ``request`` (its outputs, names and binary choices)."""
     cfg = config or _API
+    if not parameters and (request is None or not (request.outputs or request.binary_output)):
+        simple = _simple_response(result, model_name, model_version, id, request, cfg)
+        if simple is not None:
+            return simple
     wires, extra = _outputs_of(result, request, cfg)
     if request is not None and request.outputs:
         produced = {name: (name, wire) for name, wire in wires}
@@ -341,6 +366,105 @@ def error_body(message: str) -> bytes:
     """``{"error": message}`` as JSON bytes (the protocol's error body)."""
     text = str(message).encode("utf-8", "replace").decode("utf-8")
     return orjson.dumps({"error": text})
+
+
+# --- fast paths -------------------------------------------------------------------------------------------
+# The messages most requests carry (a few numeric tensors in plain JSON: no parameters, flat data) are read
+# and written here in a few microseconds; anything else, or anything these checks do not settle, takes the
+# general path, which gives the same result (tests compare both on generated messages).
+
+_TENSOR_KEYS = frozenset({"name", "shape", "datatype", "data"})
+_REQUEST_KEYS = frozenset({"id", "inputs", "outputs", "parameters"})
+_INTS = frozenset({int})
+_NUMBERS = frozenset({int, float})
+_BOOLS = frozenset({bool})
+_SIMPLE_KINDS = {"BOOL": _BOOLS, "FP64": _NUMBERS, "FP32": _NUMBERS, "FP16": _NUMBERS}
+_SIMPLE_KINDS.update({t: _INTS for t in ("INT8", "INT16", "INT32", "INT64", "UINT8", "UINT16", "UINT32", "UINT64")})
+_SIMPLE_DTYPES = frozenset(np.dtype(t) for t in ("bool", "int8", "int16", "int32", "int64", "float64"))
+_SIMPLE_DTYPES |= frozenset(np.dtype(t) for t in ("uint8", "uint16", "uint32", "uint64", "float32"))
+
+
+def _simple_request(doc: dict[str, Any]) -> InferRequest | None:
+    """The request when it is plain numeric tensors with flat data and no parameters, else None."""
+    if not doc.keys() <= _REQUEST_KEYS:
+        return None
+    params = doc.get("parameters")
+    if params is not None and (type(params) is not dict or params.keys() - {"binary_data_output"}):
+        return None
+    binary_output = False if params is None else params.get("binary_data_output", False)
+    rid = doc.get("id")
+    items = doc.get("inputs")
+    if type(binary_output) is not bool or (rid is not None and type(rid) is not str) or type(items) is not list:
+        return None
+    if not items or ("outputs" in doc and type(doc["outputs"]) is not list):
+        return None
+    tensors = []
+    for t in items:
+        if type(t) is not dict or t.keys() != _TENSOR_KEYS:
+            return None
+        name, shape, datatype, data = t["name"], t["shape"], t["datatype"], t["data"]
+        kinds = _SIMPLE_KINDS.get(datatype) if type(datatype) is str else None
+        if kinds is None or type(name) is not str or type(shape) is not list or type(data) is not list:
+            return None
+        size = 1
+        for n in shape:
+            if type(n) is not int or n < 0:
+                return None
+            size *= n
+        if size != len(data) or not set(map(type, data)) <= kinds:
+            return None
+        try:
+            if kinds is _NUMBERS and datatype != "FP64":
+                with np.errstate(over="ignore"):  # a finite JSON number beyond FP32/FP16 becomes inf here...
+                    array = np.array(data, dtype=DATATYPES[datatype]).reshape(shape)
+                if not np.isfinite(array).all():
+                    return None  # ... and the general path refuses it, naming the field
+            else:
+                array = np.array(data, dtype=DATATYPES[datatype]).reshape(shape)
+        except (OverflowError, ValueError):  # an int out of the datatype's range: the general path says where
+            return None
+        tensors.append(Tensor(name, tuple(shape), datatype, {}, array))
+    if len({t.name for t in tensors}) != len(tensors):
+        return None
+    value = tensors[0].value if len(tensors) == 1 else {t.name: t.value for t in tensors}
+    return InferRequest(
+        rid, params if params is not None else {}, tensors, _requested(doc.get("outputs")), binary_output, value
+    )
+
+
+def _simple_response(
+    result: Any,
+    model_name: str,
+    model_version: str | None,
+    rid: str | None,
+    request: InferRequest | None,
+    cfg: SerializationConfig,
+) -> Encoded | None:
+    """The JSON response when every output is a plain numeric ndarray with finite values, else None."""
+    if type(result) is np.ndarray:
+        named: Mapping[Any, Any] = {_default_name(request): result}
+    elif type(result) is dict:
+        named = result
+    else:
+        return None
+    outputs = []
+    for name, a in named.items():
+        if type(name) is not str or type(a) is not np.ndarray or a.dtype not in _SIMPLE_DTYPES:
+            return None
+        flat = a.reshape(-1)
+        if flat.dtype.kind == "f" and not np.isfinite(flat).all():
+            return None  # NaN and infinity follow the config's nan_handling: the general path
+        data = orjson.Fragment(_float32_text(flat)) if flat.dtype == np.float32 else flat
+        outputs.append({"name": name, "shape": list(a.shape), "datatype": _DATATYPE_OF[a.dtype], "data": data})
+    doc: dict[str, Any] = {"model_name": model_name}
+    if model_version is not None:
+        doc["model_version"] = model_version
+    if rid is None and request is not None:
+        rid = request.id
+    if rid is not None:
+        doc["id"] = rid
+    doc["outputs"] = outputs
+    return _finish(doc, (), cfg)
 
 
 # --- internals --------------------------------------------------------------------------------------------

@@ -8,25 +8,36 @@ readiness and metrics probes at DEBUG).
 from __future__ import annotations
 
 import logging
+import os
+import random
 import re
-import uuid
+import threading
 from collections.abc import Iterable
-from typing import Any
+from typing import IO, Any
 
 import orjson
 
-__all__ = ["LOGGER_NAME", "REDACTED", "RequestLogger", "redact", "request_id"]
+__all__ = ["LOGGER_NAME", "REDACTED", "LineHandler", "RequestLogger", "redact", "request_id"]
 
 LOGGER_NAME = "datason.serving"
 REDACTED = "[REDACTED]"
 _SANE_ID = re.compile(r"[A-Za-z0-9._:\-]{1,128}")
 
 
+# New ids are random version-4 UUIDs drawn from a per-process generator seeded from os.urandom (and reseeded
+# in a forked child): ``uuid.uuid4()`` reads os.urandom on every call, a system call that cost a tenth of a
+# trivial request's server time. Request ids correlate log lines; they are not secrets.
+_RANDOM = random.Random(os.urandom(32))
+os.register_at_fork(after_in_child=lambda: _RANDOM.seed(os.urandom(32)))
+_VERSION_MASK = ~((0xF000 << 64) | (0xC000 << 48))
+_VERSION_BITS = (0x4000 << 64) | (0x8000 << 48)  # version 4, RFC 4122 variant
+
+
 def request_id(incoming: str | None) -> str:
     """``incoming`` when it is a sane id (1-128 of ``A-Z a-z 0-9 . _ : -``), else a new uuid4 hex."""
     if incoming and _SANE_ID.fullmatch(incoming):
         return incoming
-    return uuid.uuid4().hex
+    return "%032x" % (_RANDOM.getrandbits(128) & _VERSION_MASK | _VERSION_BITS)
 
 
 def redact(value: Any, keys: Iterable[str]) -> Any:
@@ -123,3 +134,54 @@ def _plain(value: Any) -> Any:
     from ..config import get_api_config
 
     return serialize(value, get_api_config())
+
+
+class LineHandler(logging.Handler):
+    """Writes each record's message as one line to ``stream``, flushing at most every ``interval`` seconds.
+
+    ``logging.StreamHandler`` flushes after every line: one system call per request, which cost a request
+    log line about 25 µs of server time. Here lines are written to the stream's buffer at once and flushed by
+    a daemon thread every ``interval`` seconds, at once for records at ERROR and above, and when the handler
+    is flushed or closed (``logging.shutdown`` at exit), so a line is on its way out within ``interval``.
+    """
+
+    def __init__(self, stream: IO[str], *, interval: float = 0.2) -> None:
+        super().__init__()
+        self.stream = stream
+        self.interval = interval
+        self._dirty = False
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._flusher, name="datason-log-flush", daemon=True)
+        self._thread.start()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            line = record.getMessage() if self.formatter is None else self.format(record)
+            with self.lock:  # type: ignore[union-attr]  # Handler.createLock made it
+                self.stream.write(line + "\n")
+                self._dirty = True
+                if record.levelno >= logging.ERROR:
+                    self.stream.flush()
+                    self._dirty = False
+        except Exception:
+            self.handleError(record)
+
+    def flush(self) -> None:
+        with self.lock:  # type: ignore[union-attr]
+            if self._dirty:
+                self._dirty = False
+                self.stream.flush()
+
+    def close(self) -> None:
+        self._stopped.set()
+        try:
+            self.flush()
+        finally:
+            super().close()
+
+    def _flusher(self) -> None:
+        while not self._stopped.wait(self.interval):
+            try:
+                self.flush()
+            except (OSError, ValueError):  # the stream went away (closed at exit): nothing more to do
+                return
