@@ -149,7 +149,7 @@ def test_sync_predict_runs_in_a_worker_thread_unless_inline() -> None:
     assert seen[0] != threading.main_thread().name and seen[1] == threading.main_thread().name
 
 
-@pytest.mark.parametrize("cost", [0.0, 0.003])
+@pytest.mark.parametrize("cost", [0.0, 0.008])
 def test_auto_mode_runs_cheap_predicts_inline_and_slow_ones_in_a_thread(cost: float) -> None:
     import time
 
@@ -183,7 +183,7 @@ def test_auto_mode_moves_a_predict_that_turns_slow_to_a_thread() -> None:
     def predict(f: Any) -> Any:
         seen.append(threading.current_thread() is threading.main_thread())
         if len(seen) == 4:
-            time.sleep(0.005)
+            time.sleep(0.02)
         return 1
 
     service = ModelService(predict, config=ServingConfig())

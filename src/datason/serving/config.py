@@ -55,7 +55,7 @@ _DOCS: dict[str, str] = {
     "batch_max_wait_ms": "Longest wait for a batch to fill, in milliseconds.",
     "sync_in_thread": (
         "A sync predict runs in a worker thread (True), inline on the event loop (False), or "
-        "auto (None): inline while its measured cost stays under 100 µs, else in a thread."
+        "auto (None): inline while its measured cost stays under 0.5 ms, else in a thread."
     ),
     "degraded_error_rate": "`/health` says `degraded` when the 5xx share of requests is above this.",
     "min_requests_for_health": "Requests needed before `/health` can say `degraded`.",
