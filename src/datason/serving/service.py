@@ -202,6 +202,13 @@ class ModelService:
             else:
                 if self._batcher is not None:
                     result = await self._batcher.submit(value)
+                elif self._async:  # the common async case awaited here: two coroutine frames fewer per request
+                    try:
+                        result = await self.predict(value)
+                    except ServingError:
+                        raise
+                    except Exception as exc:
+                        raise self._predict_failed(exc) from None
                 else:
                     result = await self._predict_one(value)
                 if key is not None and self._cache is not None:

@@ -82,7 +82,8 @@ class RequestDecoder:
 
     def decode(self, body: bytes | bytearray | memoryview) -> Any:
         """``check(parse(body))``."""
-        return self.check(self.parse(body))
+        features = self.parse(body)
+        return features if self._check is None else self._check(features)
 
 
 def compile_schema(schema: Any, *, format_check: bool = False) -> Callable[[Any], Any] | None:
