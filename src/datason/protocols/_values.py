@@ -25,6 +25,7 @@ import numpy as np
 from ..api import dumpb, loads
 from ..config import SerializationConfig, get_api_config
 from ..errors import DeserializationError, SecurityError, path_segment
+from ..fastpath import plain_dumpb
 from ..limits import check_tree
 
 __all__ = [
@@ -256,12 +257,19 @@ def check_cells(rows: int, columns: int, config: SerializationConfig, path: str)
 def write(obj: Any, config: SerializationConfig, *, orient: str = "records") -> bytes:
     """``obj`` as strict plain JSON bytes under ``config``'s limits; DataFrames in ``orient``, keys in order.
 
-    A small envelope of JSON types and bool / int / float64 ndarrays (what most responses are) is handed to
+    JSON types alone take datason's own fast path (``plain_dumpb``: its C check, then orjson). A small
+    envelope that also holds bool / int / float64 ndarrays (what most other responses are) is handed to
     orjson directly: datason's plain form hands exactly those values to orjson itself (the same JSON values,
     NaN as ``null``), and ``_orjson_ready`` checks the same limits first. Anything else goes through
     ``datason.dumpb``, which also raises the errors, with their paths.
     """
     cfg = _plain(config, orient)
+    if not cfg.ensure_ascii:
+        native = plain_dumpb(obj, cfg, sort_keys=False)  # JSON types only: datason's own C check, then orjson
+        if native is not None:
+            if len(native) > cfg.max_bytes:
+                raise SecurityError(f"document larger than max_bytes={cfg.max_bytes}", type_name=type_label(obj))
+            return native
     if not cfg.ensure_ascii and _orjson_ready(obj, cfg):
         import orjson
 
