@@ -376,3 +376,17 @@ def test_log_lines_name_the_route_called_and_the_protocol(caplog: pytest.LogCapt
         ("/v2/models/m/versions/3/infer", "oip", 200),
         ("/invocations", "mlflow", 400),
     ]
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/predict", {"features": [[[[1]]]]}),
+        ("/v1/models/m:predict", {"instances": [[[[[1]]]]]}),
+        ("/invocations", {"inputs": [[[[[1]]]]]}),
+    ],
+)
+def test_too_deep_is_422_naming_the_service_limit(path: str, body: Any) -> None:
+    app, rec = make(max_depth=3)
+    r = request(app, "POST", path, json=body)
+    assert r.status_code == 422 and "max_depth=3" in r.text and rec.seen == []

@@ -27,13 +27,12 @@ import orjson
 
 from ..api import dumpb
 from ..config import SerializationConfig
-from ..errors import DatasonError, SecurityError
+from ..errors import DatasonError
 from .config import PROTOCOLS
 from .errors import (
     MalformedRequestError,
     ResponseSerializationError,
     ServingError,
-    ValidationFailedError,
     error_body,
     from_decode_error,
     utc_timestamp,
@@ -137,11 +136,7 @@ class _CodecAdapter(Adapter):
         try:
             return self.codec.decode_request(body, config=self.config, **kw)
         except DatasonError as exc:
-            if isinstance(exc, SecurityError) and "max_depth" in exc.reason:
-                raise ValidationFailedError(
-                    f"nesting deeper than max_depth={self._max_depth}", path=exc.path, type_name=exc.type_name
-                ) from None
-            raise from_decode_error(exc) from None
+            raise from_decode_error(exc, max_depth=self._max_depth) from None
         except ServingError:
             raise
         except Exception as exc:  # a codec fault on odd input: still a client error, never a traceback

@@ -133,13 +133,18 @@ ERROR_KINDS: tuple[str, ...] = tuple(
 _SIZE_WORDS = ("max_bytes", "max_size", "max_string_length")
 
 
-def from_decode_error(exc: DatasonError) -> ServingError:
+def from_decode_error(exc: DatasonError, *, max_depth: int | None = None) -> ServingError:
     """The serving error for a datason error met while decoding a request body.
 
     Size limits (bytes, container size, string length) are 413; nesting depth is 422 (a schema-level
-    limit); anything else (invalid JSON, invalid UTF-8, bad tagged payloads) is 400.
+    limit); anything else (invalid JSON, invalid UTF-8, bad tagged payloads) is 400. ``max_depth`` is the
+    limit the service was given, named instead of the decoder's (which also counts the protocol's envelope).
     """
     cls: type[ServingError] = MalformedRequestError
+    if max_depth is not None and isinstance(exc, SecurityError) and "max_depth" in exc.reason:
+        return ValidationFailedError(
+            f"nesting deeper than max_depth={max_depth}", path=exc.path, type_name=exc.type_name
+        )
     if isinstance(exc, SecurityError):
         cls = PayloadTooLargeError if any(w in exc.reason for w in _SIZE_WORDS) else ValidationFailedError
     return cls(exc.reason, path=exc.path, type_name=exc.type_name)

@@ -17,7 +17,7 @@ import orjson
 
 from ..api import loads
 from ..convert import convert
-from ..errors import DatasonError, SecurityError, path_segment
+from ..errors import DatasonError, path_segment
 from .config import ServingConfig
 from .errors import (
     MalformedRequestError,
@@ -55,13 +55,8 @@ class RequestDecoder:
             raise PayloadTooLargeError(f"body larger than max_body_bytes={self._max_body}")
         try:
             document = loads(body, self._config)
-        except DatasonError as exc:
-            if isinstance(exc, SecurityError) and "max_depth" in exc.reason:
-                # The decoder counted the request object too: name the limit the service was given.
-                raise ValidationFailedError(
-                    f"nesting deeper than max_depth={self._max_depth}", path=exc.path, type_name=exc.type_name
-                ) from None
-            raise from_decode_error(exc) from None
+        except DatasonError as exc:  # the decoder counted the request object too: name the service's depth limit
+            raise from_decode_error(exc, max_depth=self._max_depth) from None
         if type(document) is not dict:
             raise MalformedRequestError("request body must be a JSON object", type_name=type(document).__name__)
         try:
