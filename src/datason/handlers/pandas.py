@@ -64,7 +64,7 @@ _NUMPY_DTYPES = {
     ).split()
 }
 # Nullable (masked) dtypes: wire name -> (NumPy dtype of the data, array class); the mask is bool.
-_MASKED: dict[str, tuple[np.dtype[Any], Any]] = {
+MASKED_DTYPES: dict[str, tuple[np.dtype[Any], Any]] = {
     **{name: (np.dtype(name.lower()), pd.arrays.IntegerArray) for name in "Int8 Int16 Int32 Int64".split()},
     **{name: (np.dtype(name.lower()), pd.arrays.IntegerArray) for name in "UInt8 UInt16 UInt32 UInt64".split()},
     "Float32": (np.dtype("float32"), pd.arrays.FloatingArray),
@@ -115,7 +115,7 @@ def _unit_of(dtype: Any) -> str:
     return unit
 
 
-def _tz_fields(tz: dt.tzinfo) -> dict[str, str]:
+def tz_fields(tz: dt.tzinfo) -> dict[str, str]:
     """``{"tz": text, "tzlib"?: library}``: ``UTC``, an IANA key, or a fixed offset ``+05:30`` (a custom offset
     name is dropped); ``tzlib`` names the zone library when it is not zoneinfo (``pytz``, ``dateutil``)."""
     offset = tz.utcoffset(None)
@@ -136,8 +136,8 @@ def _tz_fields(tz: dt.tzinfo) -> dict[str, str]:
     return {"tz": text, "tzlib": "pytz"} if library == "pytz" else {"tz": text}
 
 
-def _tz_from_fields(payload: dict[str, Any]) -> dt.tzinfo:
-    """The zone ``_tz_fields`` described; an IANA key is checked against the tz database before any library
+def tz_from_fields(payload: dict[str, Any]) -> dt.tzinfo:
+    """The zone ``tz_fields`` described; an IANA key is checked against the tz database before any library
     sees it (no path, no file name), and falls back to zoneinfo when the named library is not installed."""
     text, library = _expect(payload.get("tz"), str, "time zone"), payload.get("tzlib")
     if library is not None and library not in _TZ_LIBRARIES:  # a fixed set: never a module to look up
@@ -266,7 +266,7 @@ def _column(values: Any, w: _Writer) -> dict[str, Any]:
             "codes": w.array(np.asarray(values.codes)),
         }
     if isinstance(dtype, pd.DatetimeTZDtype):
-        return {"dtype": "datetime64", "unit": dtype.unit, **_tz_fields(dtype.tz), "data": w.array(values.asi8)}
+        return {"dtype": "datetime64", "unit": dtype.unit, **tz_fields(dtype.tz), "data": w.array(values.asi8)}
     if isinstance(dtype, pd.StringDtype):
         kind = "string" if dtype.na_value is pd.NA else "str"
         items = values.to_numpy(dtype=object, na_value=None).tolist()
@@ -281,7 +281,7 @@ def _column(values: Any, w: _Writer) -> dict[str, Any]:
             "right": _column(values.right.array, w),
         }
     name = getattr(dtype, "name", None)
-    if name in _MASKED:
+    if name in MASKED_DTYPES:
         data, mask = values._data, values._mask
         if not mask.any():
             return {"dtype": name, "data": w.array(data)}
@@ -329,7 +329,7 @@ def _read_object(payload: dict[str, Any], r: _Reader) -> np.ndarray[Any, Any]:
 
 
 def _read_masked(payload: dict[str, Any], r: _Reader) -> Any:
-    numpy_dtype, cls = _MASKED[payload["dtype"]]
+    numpy_dtype, cls = MASKED_DTYPES[payload["dtype"]]
     data = r.array(payload.get("data"), numpy_dtype, "column data")
     if "mask" in payload:
         mask = r.array(payload["mask"], np.dtype(bool), "column mask")
@@ -340,7 +340,7 @@ def _read_masked(payload: dict[str, Any], r: _Reader) -> Any:
     return cls(data, mask)
 
 
-def _string_dtype(kind: str, storage: Any) -> Any:
+def string_dtype(kind: str, storage: Any) -> Any:
     """The pandas string dtype for a wire name: ``str`` (NaN for missing, pandas 3's default) or ``string`` (NA)."""
     if storage is not None:
         _choice(storage, _STRING_STORAGES, "string storage")
@@ -367,7 +367,7 @@ def _read_string(payload: dict[str, Any], r: _Reader) -> Any:
     items = _expect(payload.get("data"), list, "string column data")
     if not set(map(type, items)) <= {str, type(None)}:
         raise DeserializationError("string column items must be strings or null")
-    dtype = _string_dtype(payload["dtype"], payload.get("storage"))
+    dtype = string_dtype(payload["dtype"], payload.get("storage"))
     if isinstance(dtype, np.dtype):
         return np.fromiter(items, dtype=object, count=len(items))
     return pd.array(items, dtype=dtype)
@@ -388,7 +388,7 @@ def _read_datetime(payload: dict[str, Any], r: _Reader) -> Any:
     counts = r.array(payload.get("data"), np.dtype(np.int64), "datetime data")
     values = pd.array(counts.view(f"M8[{unit}]"))
     if "tz" in payload:
-        return values.tz_localize("UTC").tz_convert(_tz_from_fields(payload))
+        return values.tz_localize("UTC").tz_convert(tz_from_fields(payload))
     return values
 
 
@@ -422,7 +422,7 @@ _COLUMN_READERS: dict[str, Callable[[dict[str, Any], _Reader], Any]] = {
     "timedelta64": _read_timedelta,
     "period": _read_period,
     "interval": _read_interval,
-    **dict.fromkeys(_MASKED, _read_masked),
+    **dict.fromkeys(MASKED_DTYPES, _read_masked),
 }
 
 
@@ -679,7 +679,7 @@ def _dec_array(payload: Any, ctx: DecodeContext) -> Any:
 def _enc_timestamp(ts: Any, ctx: EncodeContext) -> dict[str, Any]:
     out = {"value": int(ts.asm8.view(np.int64)), "unit": ts.unit}
     if ts.tz is not None:
-        out.update(_tz_fields(ts.tz))
+        out.update(tz_fields(ts.tz))
     return out
 
 
@@ -691,7 +691,7 @@ def _dec_timestamp(payload: Any, ctx: DecodeContext) -> Any:
         raise DeserializationError("Timestamp value out of the int64 range")
     ts = pd.Timestamp(np.int64(value).view(f"M8[{unit}]"))
     if "tz" in payload:
-        ts = ts.tz_localize("UTC").tz_convert(_tz_from_fields(payload))
+        ts = ts.tz_localize("UTC").tz_convert(tz_from_fields(payload))
     return ts
 
 
@@ -788,7 +788,7 @@ class _Plain:
         dtype = values.dtype
         if isinstance(dtype, np.dtype) and dtype.kind in "biuf":
             return self.numbers(values)
-        if getattr(dtype, "name", None) in _MASKED:
+        if getattr(dtype, "name", None) in MASKED_DTYPES:
             out = self.numbers(values._data)
             missing = values._mask.nonzero()[0]
             if len(missing):

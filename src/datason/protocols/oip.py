@@ -70,10 +70,10 @@ from . import oip_binary as _bin
 from .oip_tensors import (
     DATATYPES,
     Tensor,
-    _float32_text,
     datatype_of,
     decode_tensor,
     encode_tensor,
+    float32_text,
     frame_from_tensors,
     frame_to_tensors,
 )
@@ -454,7 +454,7 @@ def _simple_response(
         flat = a.reshape(-1)
         if flat.dtype.kind == "f" and not np.isfinite(flat).all():
             return None  # NaN and infinity follow the config's nan_handling: the general path
-        data = orjson.Fragment(_float32_text(flat)) if flat.dtype == np.float32 else flat
+        data = orjson.Fragment(float32_text(flat)) if flat.dtype == np.float32 else flat
         outputs.append({"name": name, "shape": list(a.shape), "datatype": _DATATYPE_OF[a.dtype], "data": data})
     doc: dict[str, Any] = {"model_name": model_name}
     if model_version is not None:

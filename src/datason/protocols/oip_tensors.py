@@ -407,7 +407,7 @@ def column_wire(values: Any, config: SerializationConfig) -> _Wire:
     """One 1-D pandas array (a column) laid out as a tensor of shape ``[N]``, with its dtype's parameters."""
     import pandas as pd
 
-    from ..handlers.pandas import _tz_fields
+    from ..handlers.pandas import tz_fields
 
     if type(values) is pd.arrays.NumpyExtensionArray:  # exact type: pandas' string arrays subclass it
         values = values.to_numpy()
@@ -423,7 +423,7 @@ def column_wire(values: Any, config: SerializationConfig) -> _Wire:
         utc = values.tz_convert("UTC").tz_localize(None)
         unit = dtype.unit
         params: dict[str, Any] = {"content_type": "datetime", "datason_dtype": f"datetime64[{unit}]"}
-        params.update({"datason_" + k: v for k, v in _tz_fields(dtype.tz).items()})
+        params.update({"datason_" + k: v for k, v in tz_fields(dtype.tz).items()})
         items = _iso_items(np.asarray(utc, dtype=f"M8[{unit}]"), unit, "+00:00")
         return _Wire("BYTES", (n,), params, items=items)
     if isinstance(dtype, pd.StringDtype):
@@ -558,9 +558,9 @@ def _json_numbers(wire: _Wire, config: SerializationConfig, path: str) -> Any:
             )
     if wire.nulls is None and not special:
         if flat.dtype == np.float32:
-            return orjson.Fragment(_float32_text(flat))
+            return orjson.Fragment(float32_text(flat))
         return flat
-    text = _float32_text(flat) if flat.dtype == np.float32 else orjson.dumps(flat, option=_NUMPY_OPT)
+    text = float32_text(flat) if flat.dtype == np.float32 else orjson.dumps(flat, option=_NUMPY_OPT)
     values = orjson.loads(text)
     for word, mask in special:
         for i in np.flatnonzero(mask).tolist():
@@ -574,7 +574,7 @@ def _json_numbers(wire: _Wire, config: SerializationConfig, path: str) -> Any:
 _PACK_F32 = struct.Struct("<f").pack  # a double rounded to float32, as bytes (to compare bits, NaN included)
 
 
-def _float32_text(flat: np.ndarray[Any, Any]) -> bytes:
+def float32_text(flat: np.ndarray[Any, Any]) -> bytes:
     """float32 data as JSON whose every number reads back (as a double, then float32) to the same bits."""
     text = orjson.dumps(flat, option=_NUMPY_OPT)
     if flat.size <= 8:  # tiny (a typical single-row answer): a Python check beats numpy's per-call overhead
@@ -879,9 +879,9 @@ def _finish(
     if dd in _MASKED_NAMES:
         if arr is None:
             raise _fail("nullable dtype needs numeric data", where, datatype)
-        from ..handlers.pandas import _MASKED
+        from ..handlers.pandas import MASKED_DTYPES
 
-        numpy_dtype, cls = _MASKED[dd]
+        numpy_dtype, cls = MASKED_DTYPES[dd]
         if arr.dtype != numpy_dtype:
             raise _fail("nullable dtype does not match the datatype", where, datatype)
         data = arr.reshape(n)
@@ -963,10 +963,10 @@ def _times(
             return np.array(texts, dtype=f"M8[{unit}]").reshape(shape)
         import pandas as pd
 
-        from ..handlers.pandas import _tz_from_fields
+        from ..handlers.pandas import tz_from_fields
 
         try:
-            zone = _tz_from_fields(
+            zone = tz_from_fields(
                 {"tz": tz, **({"tzlib": params["datason_tzlib"]} if "datason_tzlib" in params else {})}
             )
         except DeserializationError as exc:
@@ -986,7 +986,7 @@ def _times(
 
 
 def _string_dtype(kind: str, params: dict[str, Any], path: str) -> Any:
-    from ..handlers.pandas import _string_dtype as handler_string_dtype
+    from ..handlers.pandas import string_dtype as handler_string_dtype
 
     storage = params.get("datason_storage")
     if storage is not None and storage not in _STORAGES:
