@@ -31,7 +31,6 @@ import datetime as dt
 import json
 import os
 import platform
-import re
 import subprocess
 import sys
 import time
@@ -45,10 +44,10 @@ ROOT = HERE.parent
 SRC = ROOT / "src"
 sys.path.insert(0, str(HERE))
 
+import docblock  # noqa: E402
 import protocols_worker as pw  # noqa: E402
 import timing  # noqa: E402
 
-BEGIN, END = "<!-- protocols:begin -->", "<!-- protocols:end -->"
 LIBS = {
     "datason": "datason `protocols.oip`",
     "mlserver": "MLServer 1.7.1 codecs",
@@ -504,16 +503,8 @@ def report(
 
 
 def write_block(path: Path, lines: list[str]) -> None:
-    """Replace the block between the protocols markers in ``path``, or append it (creating the file)."""
-    block = "\n".join([BEGIN, *lines, END])
-    old = path.read_text() if path.exists() else ""
-    pattern = re.compile(re.escape(BEGIN) + r".*?" + re.escape(END), re.S)
-    if pattern.search(old):
-        new = pattern.sub(lambda _: block, old, count=1)
-    else:
-        new = (old.rstrip() + "\n\n" if old.strip() else "") + block
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(new.rstrip() + "\n")
+    """Replace the protocols block in ``path``, or append it (creating the file)."""
+    docblock.write_block(path, "protocols", lines)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -55,6 +55,7 @@ SRC = ROOT / "src"
 HEAVY = ("numpy", "pandas", "torch")
 sys.path.insert(0, str(HERE))
 
+import docblock  # noqa: E402
 import timing  # noqa: E402
 import workloads  # noqa: E402
 
@@ -1207,7 +1208,7 @@ def main() -> None:
         kept = [
             m.group(0).rstrip("\n") + "\n"
             for name in ("serving", "protocols")
-            if (m := re.search(rf"<!-- {name}:begin -->.*?<!-- {name}:end -->\n?", old_text, re.S))
+            if (m := docblock.pattern(name).search(old_text))
         ]
         Path(output).write_text(report + "".join("\n" + block for block in kept))
         print(f"wrote {output}", file=sys.stderr)

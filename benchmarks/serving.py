@@ -55,9 +55,13 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
+if str(HERE) not in sys.path:
+    sys.path.insert(0, str(HERE))
+
+import docblock  # noqa: E402
+
 SRC = ROOT / "src"
 EXAMPLES = ROOT / "examples"
-BEGIN, END = "<!-- serving:begin -->", "<!-- serving:end -->"
 CONNECTIONS = 64
 LIMIT_CONCURRENCY = 1024  # uvicorn answers 503 above this many connections+tasks: far above the load
 BACKLOG = 2048
@@ -967,16 +971,8 @@ def markdown(rows: list[Row], runs: list[Run], args: argparse.Namespace, meta: M
 
 
 def write_block(path: Path, lines: list[str]) -> None:
-    """Replace the block between the serving markers in ``path``, or append it (creating the file)."""
-    block = "\n".join([BEGIN, *lines, END])
-    old = path.read_text() if path.exists() else ""
-    pattern = re.compile(re.escape(BEGIN) + r".*?" + re.escape(END), re.S)
-    if pattern.search(old):
-        new = pattern.sub(lambda _: block, old, count=1)
-    else:
-        new = (old.rstrip() + "\n\n" if old.strip() else "") + block
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(new.rstrip() + "\n")
+    """Replace the serving block in ``path``, or append it (creating the file)."""
+    docblock.write_block(path, "serving", lines)
 
 
 def iris_us(rows: list[Row]) -> str:
