@@ -192,6 +192,74 @@ def test_module_has_the_json_api() -> None:
         assert hasattr(djson, name), name
     assert djson.JSONEncoder is json.JSONEncoder
     assert djson.JSONDecoder is json.JSONDecoder
+    assert sorted(djson.__all__) == sorted(json.__all__)
+    assert djson.detect_encoding is json.detect_encoding
+
+
+def test_submodules_hold_jsons_objects() -> None:
+    import json.tool
+
+    import datason.json.tool
+    from datason.json.decoder import JSONDecodeError, py_scanstring  # undocumented names too
+
+    assert JSONDecodeError is json.decoder.JSONDecodeError is djson.JSONDecodeError
+    assert py_scanstring is json.decoder.py_scanstring
+    assert djson.decoder.JSONDecoder is json.decoder.JSONDecoder
+    assert djson.decoder.scanstring is json.decoder.scanstring
+    assert djson.encoder.JSONEncoder is json.encoder.JSONEncoder
+    assert djson.encoder.encode_basestring_ascii is json.encoder.encode_basestring_ascii
+    assert djson.encoder.c_make_encoder is json.encoder.c_make_encoder
+    assert djson.scanner.make_scanner is json.scanner.make_scanner
+    assert datason.json.tool.main is json.tool.main
+    assert "WHITESPACE" in dir(djson.decoder)
+    with pytest.raises(AttributeError, match=r"datason\.json\.decoder"):
+        _ = djson.decoder.no_such_name
+    scan_once = djson.scanner.make_scanner(djson.decoder.JSONDecoder())
+    assert scan_once('{"a": [1, 2.5]}', 0) == ({"a": [1, 2.5]}, 15)
+
+
+def test_json_encoder_subclass_from_the_submodule() -> None:
+    class Encoder(djson.encoder.JSONEncoder):
+        def default(self, o: Any) -> Any:
+            return sorted(o) if isinstance(o, set) else super().default(o)
+
+    assert djson.dumps({"s": {2, 1}}, cls=Encoder) == json.dumps({"s": {2, 1}}, cls=Encoder) == '{"s": [1, 2]}'
+    with pytest.raises(TypeError):
+        djson.dumps(dt.date(2024, 1, 1), cls=Encoder)  # json's answer: the caller's encoder decides
+
+
+UTF_ENCODINGS = ["utf-8", "utf-8-sig", "utf-16", "utf-16-le", "utf-16-be", "utf-32", "utf-32-le", "utf-32-be"]
+UTF_DOCS = ['{"a": ["a\u00b5\u20ac\U0001d120", 1.5, null]}', '"\u2600"', "5", "57", "[]", '["\\ud800"]']
+
+
+@pytest.mark.parametrize("doc", UTF_DOCS)
+@pytest.mark.parametrize("encoding", UTF_ENCODINGS)
+def test_loads_detects_utf_8_16_32_like_json(encoding: str, doc: str) -> None:
+    data = doc.encode(encoding)  # "utf-8-sig", "utf-16" and "utf-32" write a BOM
+    assert djson.detect_encoding(data) == json.detect_encoding(data)
+    assert same_json(djson.loads(data), json.loads(data))
+    assert same_json(djson.loads(bytearray(data)), json.loads(bytearray(data)))
+    assert same_json(djson.load(io.BytesIO(data)), json.load(io.BytesIO(data)))
+    assert same_json(djson.loads(data), json.loads(doc))
+
+
+UNDECODABLE = [
+    ("utf-8", b'["\x80"]'),
+    ("utf-8-bom", b'\xef\xbb\xbf["\xff"]'),
+    ("utf-16-truncated", '["a"]'.encode("utf-16-le")[:-1]),
+    ("utf-32-out-of-range", b"\x00\x00\x00[\x00\x11\x00\x00\x00\x00\x00]"),
+]
+
+
+@pytest.mark.parametrize("data", [d for _, d in UNDECODABLE], ids=[n for n, _ in UNDECODABLE])
+def test_undecodable_bytes_raise_json_decode_error(data: bytes) -> None:
+    with pytest.raises(UnicodeDecodeError):
+        json.loads(data)
+    with pytest.raises(djson.JSONDecodeError) as mine:
+        djson.loads(data)
+    assert not isinstance(mine.value, UnicodeDecodeError)
+    assert mine.value.doc == ""  # the document is never kept or quoted
+    assert mine.value.msg.startswith("invalid UTF-")
 
 
 # --- what json refuses ------------------------------------------------------------------------------------------------

@@ -1,0 +1,26 @@
+"""``json.encoder`` under datason.json's name: the standard module's own objects.
+
+``JSONEncoder`` is ``json``'s class, so subclasses and ``cls=`` behave exactly as with
+``json`` (datason's plain forms come only from ``datason.json.dumps`` without ``cls``/``default``).
+Every other name (``encode_basestring_ascii``, ``c_make_encoder``, ...) is looked up on the
+standard module.
+"""
+
+from __future__ import annotations
+
+import json.encoder as _std
+from json.encoder import JSONEncoder
+from typing import Any
+
+__all__ = ["JSONEncoder"]
+
+
+def __getattr__(name: str) -> Any:
+    try:
+        return getattr(_std, name)
+    except AttributeError:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *dir(_std)})
