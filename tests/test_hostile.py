@@ -37,7 +37,7 @@ import datason
 import datason.json
 from datason import DatasonError, decoder, encoder, fastpath
 from datason.config import SerializationConfig
-from datason.registry import _LAZY_TAG_PREFIXES
+from datason.registry import LIBRARIES
 
 from .conftest import assert_same
 from .hostile import corpus
@@ -246,7 +246,7 @@ def _warm_up() -> None:
     walkers, so that any import recorded while a hostile case decodes is one that case caused."""
     from sklearn.linear_model import LinearRegression
 
-    for module in sorted(set(_LAZY_TAG_PREFIXES.values())):
+    for module in sorted(lib.handler_module for lib in LIBRARIES if lib.tag_prefixes):  # those that decode tags
         importlib.import_module(module)
     importlib.import_module("importlib.resources")  # zoneinfo's lookup machinery for keys not in TZPATH
     for key in ("Not/A_Zone", "Not_A_Zone"):  # both of zoneinfo's lookup paths (a sub-package, the top package)
@@ -476,8 +476,9 @@ def test_every_registered_tag_has_wrong_type_cases() -> None:
     # datason's own tags, listed in a fresh interpreter: tests in this process register classes of their own
     script = (
         "import importlib, json\n"
-        "from datason.registry import REGISTRY, _LAZY_TAG_PREFIXES\n"
-        "for m in set(_LAZY_TAG_PREFIXES.values()): importlib.import_module(m)\n"
+        "from datason.registry import LIBRARIES, REGISTRY\n"
+        "for lib in LIBRARIES:\n"
+        "    if lib.tag_prefixes: importlib.import_module(lib.handler_module)\n"
         "print(json.dumps(sorted(REGISTRY._by_tag)))\n"
     )
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=120)

@@ -8,7 +8,7 @@ is unknown.
 
 Handlers for optional libraries (NumPy, pandas, ...) live in ``datason.handlers``
 and are imported lazily: the first time a value from such a library is met, or
-a tag of its namespace is read.
+a tag of its namespace is read (``LIBRARIES`` has one row per such module).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import enum
 import importlib
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 __all__ = ["DecodeContext", "EncodeContext", "TypeHandler", "register_type", "unregister_type"]
 
@@ -70,6 +70,10 @@ class TypeHandler:
     - ``untagged``: a family of user classes (pydantic models, ...) that has a natural JSON form but
       no tag to rebuild the class from: typed mode writes that form untagged (strict mode refuses),
       and ``loads(s, type=Cls)`` rebuilds it.
+    - ``native``: the C accelerator writes (and reads) exact instances of ``types`` itself, the same
+      way these hooks do: one of its kinds (``"datetime"``, ``"date"``, ``"time"``, ``"timedelta"``,
+      ``"str"`` for ``str(value)``, ``"np_bool"``, ``"np_int"``, ``"np_float"``, ``"np_float32"``,
+      ``"ndarray"``). Only built-in handlers set it; the test suite checks each against its hooks.
     """
 
     __slots__ = (
@@ -77,6 +81,7 @@ class TypeHandler:
         "decode",
         "encode",
         "keeps_class",
+        "native",
         "payload_is_json",
         "plain",
         "revive_payload",
@@ -100,8 +105,10 @@ class TypeHandler:
         aliases: tuple[str, ...] = (),
         untagged: bool = False,
         keeps_class: bool = False,
+        native: str | None = None,
     ) -> None:
         self.types = types
+        self.native = native
         self.keeps_class = keeps_class
         self.untagged = untagged
         self.tag = tag
@@ -117,51 +124,50 @@ class TypeHandler:
         return f"TypeHandler(tag={self.tag!r}, types={self.types!r})"
 
 
-# Lazy handler modules: by the top-level module of a value's type, and by tag prefix.
-_STDLIB = "datason.handlers.stdlib"
-# top-level module of a value's type -> the handler module that registers it
-_LAZY_MODULES: dict[str, str] = {
-    "numpy": "datason.handlers.numpy",
-    "pandas": "datason.handlers.pandas",
-    "torch": "datason.handlers.torch",
-    "scipy": "datason.handlers.scipy",
-    "polars": "datason.handlers.polars",
-    "pyarrow": "datason.handlers.arrow",
-    "PIL": "datason.handlers.images",
-    "sklearn": "datason.handlers.sklearn",
-    "pydantic": "datason.handlers.pydantic",
-    "decimal": _STDLIB,
-    "fractions": _STDLIB,
-    "pathlib": _STDLIB,
-    "zoneinfo": _STDLIB,
-}
-# tag namespace -> the handler module that registers its tags
-_LAZY_TAG_PREFIXES: dict[str, str] = {
-    "numpy.": "datason.handlers.numpy",
-    "pandas.": "datason.handlers.pandas",
-    "torch.": "datason.handlers.torch",
-    "scipy.": "datason.handlers.scipy",
-    "polars.": "datason.handlers.polars",
-    "pyarrow.": "datason.handlers.arrow",
-    "PIL.": "datason.handlers.images",
-    "sklearn.": "datason.handlers.sklearn",
-    "decimal.": _STDLIB,
-    "fractions.": _STDLIB,
-    "pathlib.": _STDLIB,
-    "zoneinfo.": _STDLIB,
-}
+class Library(NamedTuple):
+    """An optional library (or slow-to-import stdlib modules) whose handler module is imported lazily.
+
+    The registry imports ``handler_module`` the first time it meets a value whose type (or a base class of
+    it) is defined in one of ``type_modules`` (top-level module names), or reads a tag starting with one of
+    ``tag_prefixes``. When that import fails, ``install_hint`` tells what to install.
+    """
+
+    handler_module: str
+    type_modules: tuple[str, ...]
+    tag_prefixes: tuple[str, ...]
+    install_hint: str | None = None
+
+
+# One row per lazily imported handler module. A new handler module for an optional library needs its row.
+LIBRARIES: tuple[Library, ...] = (
+    Library("datason.handlers.numpy", ("numpy",), ("numpy.",), "numpy (pip install 'datason[numpy]')"),
+    Library("datason.handlers.pandas", ("pandas",), ("pandas.",), "pandas (pip install 'datason[pandas]')"),
+    Library("datason.handlers.torch", ("torch",), ("torch.",), "torch (pip install 'datason[torch]')"),
+    Library("datason.handlers.scipy", ("scipy",), ("scipy.",), "scipy (pip install 'datason[scipy]')"),
+    Library("datason.handlers.polars", ("polars",), ("polars.",), "polars (pip install 'datason[polars]')"),
+    Library("datason.handlers.arrow", ("pyarrow",), ("pyarrow.",), "pyarrow (pip install 'datason[arrow]')"),
+    Library("datason.handlers.images", ("PIL",), ("PIL.",), "Pillow (pip install 'datason[images]')"),
+    Library(
+        "datason.handlers.sklearn",
+        ("sklearn",),
+        ("sklearn.",),
+        "scikit-learn and skops (pip install 'datason[sklearn]')",
+    ),
+    # pydantic values travel untagged (rebuilt only into a type the caller names): no tag loads them.
+    Library("datason.handlers.pydantic", ("pydantic",), ()),
+    # Always installed; lazy only because these modules are slow to import.
+    Library(
+        "datason.handlers.stdlib",
+        ("decimal", "fractions", "pathlib", "zoneinfo"),
+        ("decimal.", "fractions.", "pathlib.", "zoneinfo."),
+    ),
+)
+# The lookups, derived once: top-level module of a value's type, and tag prefix, to the handler module.
+_BY_TYPE_MODULE = {name: lib.handler_module for lib in LIBRARIES for name in lib.type_modules}
+_BY_TAG_PREFIX = {prefix: lib.handler_module for lib in LIBRARIES for prefix in lib.tag_prefixes}
+_INSTALL_HINTS = {lib.handler_module: lib.install_hint for lib in LIBRARIES if lib.install_hint is not None}
 # Tags of datason 0.x that named a class to import: never decoded, never a reason to load a handler.
 _NEVER_DECODED = frozenset({"sklearn.model"})
-_INSTALL_HINTS: dict[str, str] = {
-    "datason.handlers.numpy": "numpy (pip install 'datason[numpy]')",
-    "datason.handlers.pandas": "pandas (pip install 'datason[pandas]')",
-    "datason.handlers.torch": "torch (pip install 'datason[torch]')",
-    "datason.handlers.scipy": "scipy (pip install 'datason[scipy]')",
-    "datason.handlers.polars": "polars (pip install 'datason[polars]')",
-    "datason.handlers.arrow": "pyarrow (pip install 'datason[arrow]')",
-    "datason.handlers.images": "Pillow (pip install 'datason[images]')",
-    "datason.handlers.sklearn": "scikit-learn and skops (pip install 'datason[sklearn]')",
-}
 
 
 class Registry:
@@ -173,6 +179,11 @@ class Registry:
         self._subclass_handlers: list[TypeHandler] = []
         self._loaded: dict[str, bool] = {}  # handler module -> imported successfully
         self._lock = threading.RLock()
+        self._listeners: list[Callable[[], None]] = []
+
+    def on_change(self, listener: Callable[[], None]) -> None:
+        """Call ``listener()`` after every ``add`` and ``remove`` (the C accelerator forgets what it cached)."""
+        self._listeners.append(listener)
 
     def add(self, handler: TypeHandler, *, replace: bool = False) -> None:
         with self._lock:
@@ -191,6 +202,8 @@ class Registry:
                 subs.append(handler)
             # Swap whole dicts so concurrent readers never see a half-made update.
             self._by_type, self._by_tag, self._subclass_handlers = by_type, by_tag, subs
+            for listener in self._listeners:
+                listener()
 
     def remove(self, cls: type) -> None:
         with self._lock:
@@ -200,6 +213,8 @@ class Registry:
             self._by_type = {t: h for t, h in self._by_type.items() if h is not handler}
             self._by_tag = {t: h for t, h in self._by_tag.items() if h is not handler}
             self._subclass_handlers = [h for h in self._subclass_handlers if h is not handler]
+            for listener in self._listeners:
+                listener()
 
     def for_type(self, cls: type) -> TypeHandler | None:
         handler = self._by_type.get(cls)
@@ -207,7 +222,7 @@ class Registry:
             return handler
         # A library's own types, or a user class built on one (a pydantic model): load its handlers.
         for base in cls.__mro__[:-1]:
-            module = _LAZY_MODULES.get(base.__module__.partition(".")[0])
+            module = _BY_TYPE_MODULE.get(base.__module__.partition(".")[0])
             if module is not None and module not in self._loaded:
                 self._load(module)
                 handler = self._by_type.get(cls)
@@ -222,7 +237,7 @@ class Registry:
         handler = self._by_tag.get(tag)
         if handler is not None or tag in _NEVER_DECODED:
             return handler
-        for prefix, module in _LAZY_TAG_PREFIXES.items():
+        for prefix, module in _BY_TAG_PREFIX.items():
             if tag.startswith(prefix) and module not in self._loaded:
                 self._load(module)
                 return self._by_tag.get(tag)
@@ -232,7 +247,7 @@ class Registry:
         """The install hint when ``tag`` belongs to an optional library that is not installed."""
         if tag in _NEVER_DECODED:
             return None
-        for prefix, module in _LAZY_TAG_PREFIXES.items():
+        for prefix, module in _BY_TAG_PREFIX.items():
             if tag.startswith(prefix) and self._loaded.get(module) is False:
                 return _INSTALL_HINTS.get(module)
         return None

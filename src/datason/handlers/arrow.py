@@ -27,10 +27,10 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.ipc
 
-from ..errors import DatasonError, DeserializationError, SecurityError, SerializationError
+from ..errors import DatasonError, DeserializationError, SecurityError
 from ..registry import DecodeContext, EncodeContext
-from .builtins import _add as add_handler
 from .ipcstream import stream_bytes, stream_payload
+from .kit import JSON_PAYLOAD, add_handler, check_rows, plain_frame
 
 __all__: list[str] = []
 
@@ -142,50 +142,24 @@ def _dec_chunked(payload: Any, ctx: DecodeContext) -> pa.ChunkedArray:
 # --- plain mode ----------------------------------------------------------------------------------------
 
 
-def plain_frame(names: list[str], columns: list[list[Any]], n: int, ctx: EncodeContext, what: str) -> Any:
-    """A frame's plain form per ``dataframe_orient``, laid out as pandas does with a default RangeIndex."""
-    orient = ctx.config.dataframe_orient
-    rows = [list(row) for row in zip(*columns, strict=True)] if columns else [[] for _ in range(n)]
-    if orient == "values":
-        return ctx.encode(rows)
-    if orient == "split":
-        return ctx.encode({"columns": names, "index": list(range(n)), "data": rows})
-    if orient == "table":
-        raise SerializationError(f"dataframe_orient='table' is not supported for {what}")
-    if len(set(names)) != len(names):
-        raise SerializationError(f"{what} column names must be unique for dataframe_orient={orient!r}")
-    if orient == "records":
-        return ctx.encode([dict(zip(names, row, strict=True)) for row in rows])
-    if orient == "index":
-        return ctx.encode({i: dict(zip(names, row, strict=True)) for i, row in enumerate(rows)})
-    return ctx.encode({name: dict(enumerate(col)) for name, col in zip(names, columns, strict=True)})
-
-
 def _plain_table(t: pa.Table | pa.RecordBatch, ctx: EncodeContext) -> Any:
-    _check_rows(t.num_rows, ctx)
+    check_rows(t.num_rows, ctx)
     columns = [col.to_pylist() for col in t.columns]
     return plain_frame(list(t.schema.names), columns, t.num_rows, ctx, "pyarrow tables")
 
 
 def _plain_array(a: pa.Array | pa.ChunkedArray, ctx: EncodeContext) -> Any:
-    _check_rows(len(a), ctx)
+    check_rows(len(a), ctx)
     return ctx.encode(a.to_pylist())
-
-
-def _check_rows(n: int, ctx: EncodeContext) -> None:
-    if n > ctx.config.max_size:
-        raise SecurityError(f"more rows than max_size={ctx.config.max_size}")
 
 
 # --- registration ----------------------------------------------------------------------------------------
 
 
-def _add(types: tuple[type, ...], tag: str, encode: Any, decode: Any, plain: Any, **kw: Any) -> None:
-    """IPC payloads are JSON already and decode whole: the codec neither walks nor revives them."""
-    add_handler(types, tag, encode, decode, plain, payload_is_json=True, revive_payload=False, **kw)
-
-
-_add((pa.Table,), "pyarrow.Table", _enc_table, _dec_table, _plain_table)
-_add((pa.RecordBatch,), "pyarrow.RecordBatch", _enc_batch, _dec_batch, _plain_table)
-_add((pa.ChunkedArray,), "pyarrow.ChunkedArray", _enc_chunked, _dec_chunked, _plain_array)
-_add((pa.Array,), "pyarrow.Array", _enc_array, _dec_array, _plain_array, subclasses=True, keeps_class=True)
+# IPC payloads are JSON already and decode whole: the codec neither walks nor revives them.
+add_handler(pa.Table, "pyarrow.Table", _enc_table, _dec_table, _plain_table, **JSON_PAYLOAD)
+add_handler(pa.RecordBatch, "pyarrow.RecordBatch", _enc_batch, _dec_batch, _plain_table, **JSON_PAYLOAD)
+add_handler(pa.ChunkedArray, "pyarrow.ChunkedArray", _enc_chunked, _dec_chunked, _plain_array, **JSON_PAYLOAD)
+add_handler(
+    pa.Array, "pyarrow.Array", _enc_array, _dec_array, _plain_array, subclasses=True, keeps_class=True, **JSON_PAYLOAD
+)

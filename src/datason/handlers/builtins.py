@@ -26,7 +26,6 @@ are handled by the codec itself.
 
 from __future__ import annotations
 
-import binascii
 import collections
 import datetime as dt
 import re
@@ -34,7 +33,9 @@ import uuid
 from typing import Any
 
 from ..errors import DeserializationError, SerializationError
-from ..registry import REGISTRY, DecodeContext, EncodeContext, TypeHandler
+from ..registry import DecodeContext, EncodeContext
+from ..wire import DATETIME_TAG, UUID_TAG
+from .kit import add_handler, b64decode, b64encode, expect, zone, zone_key
 
 __all__: list[str] = []
 
@@ -42,51 +43,17 @@ _INT = re.compile(r"-?[0-9]+")
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
-def _expect(payload: Any, kind: type, what: str) -> Any:
-    if type(payload) is not kind:
-        raise DeserializationError(f"{what} payload must be {kind.__name__}, got {type(payload).__name__}")
-    return payload
-
-
-def _add(types: type | tuple[type, ...], tag: str, encode: Any, decode: Any, plain: Any = None, **kw: Any) -> None:
-    REGISTRY.add(
-        TypeHandler(
-            types=types if isinstance(types, tuple) else (types,),
-            tag=tag,
-            encode=encode,
-            decode=decode,
-            plain=plain,
-            **kw,
-        )
-    )
-
-
 # --- bytes -----------------------------------------------------------------------------------------
 
 
-def b64encode(data: bytes | bytearray | memoryview) -> str:
-    return binascii.b2a_base64(data, newline=False).decode("ascii")
-
-
-def b64decode(text: Any) -> bytes:
-    _expect(text, str, "base64")
-    # strict_mode still takes padding beyond the last quantum ("AAAA=", "AAAA===="): refuse it here
-    if len(text) % 4 or len(text) - len(text.rstrip("=")) > 2:
-        raise DeserializationError("malformed base64")
-    try:
-        return binascii.a2b_base64(text.encode("ascii"), strict_mode=True)
-    except (binascii.Error, UnicodeEncodeError):
-        raise DeserializationError("malformed base64") from None
-
-
-_add(bytes, "bytes", lambda o, c: b64encode(o), lambda p, c: b64decode(p))
-_add(bytearray, "bytearray", lambda o, c: b64encode(o), lambda p, c: bytearray(b64decode(p)))
+add_handler(bytes, "bytes", lambda o, c: b64encode(o), lambda p, c: b64decode(p))
+add_handler(bytearray, "bytearray", lambda o, c: b64encode(o), lambda p, c: bytearray(b64decode(p)))
 
 # --- numbers ---------------------------------------------------------------------------------------
 
 
 def _dec_complex(payload: Any, ctx: DecodeContext) -> complex:
-    _expect(payload, dict, "complex")
+    expect(payload, dict, "complex payload")
     real, imag = payload.get("real"), payload.get("imag")
     for part in (real, imag):
         if type(part) not in (int, float):
@@ -94,11 +61,11 @@ def _dec_complex(payload: Any, ctx: DecodeContext) -> complex:
     return complex(real, imag)
 
 
-_add(complex, "complex", lambda o, c: {"real": o.real, "imag": o.imag}, _dec_complex)
+add_handler(complex, "complex", lambda o, c: {"real": o.real, "imag": o.imag}, _dec_complex)
 
 
 def _dec_int(payload: Any, ctx: DecodeContext) -> int:
-    if _INT.fullmatch(_expect(payload, str, "int")) is None:
+    if _INT.fullmatch(expect(payload, str, "int payload")) is None:
         raise DeserializationError("int payload must be a decimal string")
     return int(payload)
 
@@ -107,7 +74,7 @@ _NON_FINITE = {"nan": float("nan"), "inf": float("inf"), "-inf": float("-inf")}
 
 
 def _dec_float(payload: Any, ctx: DecodeContext) -> float:
-    value = _NON_FINITE.get(_expect(payload, str, "float"))
+    value = _NON_FINITE.get(expect(payload, str, "float payload"))
     if value is None:
         raise DeserializationError("float payload must be 'nan', 'inf' or '-inf'")
     return value
@@ -115,7 +82,7 @@ def _dec_float(payload: Any, ctx: DecodeContext) -> float:
 
 def _dec_dict(payload: Any, ctx: DecodeContext) -> dict[Any, Any]:
     out = {}
-    for pair in _expect(payload, list, "dict"):
+    for pair in expect(payload, list, "dict payload"):
         if type(pair) is not list or len(pair) != 2:
             raise DeserializationError("dict payload must be a list of [key, value] pairs")
         try:
@@ -130,9 +97,9 @@ def _codec_only(obj: Any, ctx: EncodeContext) -> Any:
 
 
 # Tags the codec writes itself (big ints, non-finite floats, dicts with other keys): decode side only.
-_add((), "int", _codec_only, _dec_int)
-_add((), "float", _codec_only, _dec_float)
-_add((), "dict", _codec_only, _dec_dict)
+add_handler((), "int", _codec_only, _dec_int)
+add_handler((), "float", _codec_only, _dec_float)
+add_handler((), "dict", _codec_only, _dec_dict)
 
 # --- containers ------------------------------------------------------------------------------------
 
@@ -143,7 +110,7 @@ def _pairs(obj: Any, ctx: EncodeContext) -> list[list[Any]]:
 
 def _from_pairs(payload: Any, what: str) -> list[tuple[Any, Any]]:
     pairs = []
-    for pair in _expect(payload, list, what):
+    for pair in expect(payload, list, f"{what} payload"):
         if type(pair) is not list or len(pair) != 2:
             raise DeserializationError(f"{what} payload must be a list of [key, value] pairs")
         pairs.append((pair[0], pair[1]))
@@ -151,11 +118,11 @@ def _from_pairs(payload: Any, what: str) -> list[tuple[Any, Any]]:
 
 
 def _dec_deque(payload: Any, ctx: DecodeContext) -> collections.deque[Any]:
-    _expect(payload, dict, "collections.deque")
+    expect(payload, dict, "collections.deque payload")
     maxlen = payload.get("maxlen")
     if maxlen is not None and (type(maxlen) is not int or maxlen < 0):
         raise DeserializationError("deque maxlen must be a non-negative int or null")
-    return collections.deque(_expect(payload.get("items"), list, "deque items"), maxlen)
+    return collections.deque(expect(payload.get("items"), list, "deque items payload"), maxlen)
 
 
 def _dec_counter(payload: Any, ctx: DecodeContext) -> collections.Counter[Any]:
@@ -165,21 +132,21 @@ def _dec_counter(payload: Any, ctx: DecodeContext) -> collections.Counter[Any]:
         raise DeserializationError("Counter key is not hashable") from None
 
 
-_add(
+add_handler(
     collections.OrderedDict,
     "collections.OrderedDict",
     _pairs,
     lambda p, c: collections.OrderedDict(_from_pairs(p, "collections.OrderedDict")),
     lambda o, c: dict(o),
 )
-_add(
+add_handler(
     collections.deque,
     "collections.deque",
     lambda o, c: {"items": list(o), "maxlen": o.maxlen},
     _dec_deque,
     lambda o, c: list(o),
 )
-_add(collections.Counter, "collections.Counter", _pairs, _dec_counter, lambda o, c: dict(o))
+add_handler(collections.Counter, "collections.Counter", _pairs, _dec_counter, lambda o, c: dict(o))
 
 
 def _set_items(obj: set[Any] | frozenset[Any], ctx: EncodeContext) -> list[Any]:
@@ -189,32 +156,22 @@ def _set_items(obj: set[Any] | frozenset[Any], ctx: EncodeContext) -> list[Any]:
         return list(obj)
 
 
-def _items(payload: Any, what: str) -> list[Any]:
-    return _expect(payload, list, what)
-
-
-_add(tuple, "tuple", lambda o, c: list(o), lambda p, c: tuple(_items(p, "tuple")))
-_add(set, "set", _set_items, lambda p, c: set(_items(p, "set")))
-_add(frozenset, "frozenset", _set_items, lambda p, c: frozenset(_items(p, "frozenset")))
+add_handler(tuple, "tuple", lambda o, c: list(o), lambda p, c: tuple(expect(p, list, "tuple payload")))
+add_handler(set, "set", _set_items, lambda p, c: set(expect(p, list, "set payload")))
+add_handler(frozenset, "frozenset", _set_items, lambda p, c: frozenset(expect(p, list, "frozenset payload")))
 
 
 def _dec_range(payload: Any, ctx: DecodeContext) -> range:
-    _expect(payload, dict, "range")
+    expect(payload, dict, "range payload")
     parts = [payload.get(k) for k in ("start", "stop", "step")]
     if any(type(p) is not int for p in parts):
         raise DeserializationError("range start, stop and step must be ints")
     return range(*parts)
 
 
-_add(range, "range", lambda o, c: {"start": o.start, "stop": o.stop, "step": o.step}, _dec_range)
+add_handler(range, "range", lambda o, c: {"start": o.start, "stop": o.stop, "step": o.step}, _dec_range)
 
 # --- time zones ------------------------------------------------------------------------------------
-
-
-def zone_key(tz: dt.tzinfo) -> str | None:
-    """The IANA key of a named zone (zoneinfo, pytz, dateutil-style ``key``/``zone``), else None."""
-    key = getattr(tz, "key", None) or getattr(tz, "zone", None)
-    return key if isinstance(key, str) else None
 
 
 def _tz_fields(tz: dt.tzinfo | None, fold: int) -> dict[str, Any]:
@@ -254,17 +211,17 @@ def _enc_datetime(value: dt.datetime, ctx: EncodeContext) -> Any:
 
 def _apply_tz_fields(value: Any, payload: dict[str, Any]) -> Any:
     if "tz" in payload:
-        value = value.replace(tzinfo=_zone(payload["tz"]))
+        value = value.replace(tzinfo=zone(payload["tz"]))
     elif "utcoffset" in payload:
         offset = _dec_offset(payload["utcoffset"])
         name = payload.get("tzname")
-        tz = dt.timezone(offset) if name is None else dt.timezone(offset, _expect(name, str, "tzname"))
+        tz = dt.timezone(offset) if name is None else dt.timezone(offset, expect(name, str, "tzname payload"))
         value = value.replace(tzinfo=tz)
     elif "tzname" in payload:
         offset = value.utcoffset()
         if offset is None:
             raise DeserializationError("tzname given without an offset")
-        value = value.replace(tzinfo=dt.timezone(offset, _expect(payload["tzname"], str, "tzname")))
+        value = value.replace(tzinfo=dt.timezone(offset, expect(payload["tzname"], str, "tzname payload")))
     fold = payload.get("fold", 0)
     if fold not in (0, 1) or type(fold) is not int:
         raise DeserializationError("fold must be 0 or 1")
@@ -274,8 +231,8 @@ def _apply_tz_fields(value: Any, payload: dict[str, Any]) -> Any:
 def _dec_datetime(payload: Any, ctx: DecodeContext) -> dt.datetime:
     if type(payload) is str:
         return dt.datetime.fromisoformat(payload)
-    _expect(payload, dict, "datetime")
-    return _apply_tz_fields(dt.datetime.fromisoformat(_expect(payload.get("iso"), str, "datetime iso")), payload)
+    expect(payload, dict, "datetime payload")
+    return _apply_tz_fields(dt.datetime.fromisoformat(expect(payload.get("iso"), str, "datetime iso payload")), payload)
 
 
 def _plain_datetime(value: dt.datetime, ctx: EncodeContext) -> Any:
@@ -289,14 +246,14 @@ def _plain_datetime(value: dt.datetime, ctx: EncodeContext) -> Any:
     return delta // dt.timedelta(microseconds=1) / 1000  # unix_ms, microseconds kept as the fraction
 
 
-_add(dt.datetime, "datetime", _enc_datetime, _dec_datetime, _plain_datetime)
+add_handler(dt.datetime, DATETIME_TAG, _enc_datetime, _dec_datetime, _plain_datetime, native="datetime")
 
 
 def _dec_date(payload: Any, ctx: DecodeContext) -> dt.date:
-    return dt.date.fromisoformat(_expect(payload, str, "date"))
+    return dt.date.fromisoformat(expect(payload, str, "date payload"))
 
 
-_add(dt.date, "date", lambda o, c: o.isoformat(), _dec_date)
+add_handler(dt.date, "date", lambda o, c: o.isoformat(), _dec_date, native="date")
 
 
 def _enc_time(value: dt.time, ctx: EncodeContext) -> Any:
@@ -313,19 +270,19 @@ def _enc_time(value: dt.time, ctx: EncodeContext) -> Any:
 def _dec_time(payload: Any, ctx: DecodeContext) -> dt.time:
     if type(payload) is str:
         return dt.time.fromisoformat(payload)
-    _expect(payload, dict, "time")
-    return _apply_tz_fields(dt.time.fromisoformat(_expect(payload.get("iso"), str, "time iso")), payload)
+    expect(payload, dict, "time payload")
+    return _apply_tz_fields(dt.time.fromisoformat(expect(payload.get("iso"), str, "time iso payload")), payload)
 
 
 def _plain_time(value: dt.time, ctx: EncodeContext) -> str:
     return value.isoformat()
 
 
-_add(dt.time, "time", _enc_time, _dec_time, _plain_time)
+add_handler(dt.time, "time", _enc_time, _dec_time, _plain_time, native="time")
 
 
 def _dec_timedelta(payload: Any, ctx: DecodeContext) -> dt.timedelta:
-    _expect(payload, dict, "timedelta")
+    expect(payload, dict, "timedelta payload")
     parts = [payload.get(k, 0) for k in ("days", "seconds", "microseconds")]
     if any(type(p) is not int for p in parts):
         raise DeserializationError("timedelta parts must be ints")
@@ -350,12 +307,13 @@ def iso_duration(value: dt.timedelta) -> str:
     return out + ("T" + clock if clock else "")
 
 
-_add(
+add_handler(
     dt.timedelta,
     "timedelta",
     lambda o, c: {"days": o.days, "seconds": o.seconds, "microseconds": o.microseconds},
     _dec_timedelta,
     lambda o, c: iso_duration(o),
+    native="timedelta",
 )
 
 
@@ -369,7 +327,7 @@ def _enc_timezone(tz: dt.timezone, ctx: EncodeContext) -> dict[str, Any]:
 
 
 def _dec_offset(payload: Any) -> dt.timedelta:
-    _expect(payload, dict, "utc offset")
+    expect(payload, dict, "utc offset payload")
     seconds, micros = payload.get("seconds"), payload.get("microseconds", 0)
     if type(seconds) is not int or type(micros) is not int:
         raise DeserializationError("timezone offset must be ints")
@@ -379,7 +337,7 @@ def _dec_offset(payload: Any) -> dt.timedelta:
 def _dec_timezone(payload: Any, ctx: DecodeContext) -> dt.timezone:
     offset = _dec_offset(payload)
     name = payload.get("name")
-    return dt.timezone(offset) if name is None else dt.timezone(offset, _expect(name, str, "timezone name"))
+    return dt.timezone(offset) if name is None else dt.timezone(offset, expect(name, str, "timezone name payload"))
 
 
 def _plain_timezone(tz: dt.timezone, ctx: EncodeContext) -> str:
@@ -387,20 +345,14 @@ def _plain_timezone(tz: dt.timezone, ctx: EncodeContext) -> str:
     return text[19:] or "+00:00"
 
 
-_add(dt.timezone, "datetime.timezone", _enc_timezone, _dec_timezone, _plain_timezone)
-
-
-def _zone(key: Any) -> dt.tzinfo:
-    from .stdlib import zone
-
-    return zone(key)
+add_handler(dt.timezone, "datetime.timezone", _enc_timezone, _dec_timezone, _plain_timezone)
 
 
 # --- identifiers and paths -------------------------------------------------------------------------
 
 
 def _dec_uuid(payload: Any, ctx: DecodeContext) -> uuid.UUID:
-    return uuid.UUID(_expect(payload, str, "uuid.UUID"))
+    return uuid.UUID(expect(payload, str, "uuid.UUID payload"))
 
 
-_add(uuid.UUID, "uuid.UUID", lambda o, c: str(o), _dec_uuid)
+add_handler(uuid.UUID, UUID_TAG, lambda o, c: str(o), _dec_uuid)  # the C accelerator writes and reads UUIDs itself

@@ -30,8 +30,8 @@ from typing import Any
 from PIL import Image
 
 from ..errors import DeserializationError, SecurityError, SerializationError
-from ..registry import REGISTRY, DecodeContext, EncodeContext, TypeHandler
-from .builtins import b64decode, b64encode
+from ..registry import DecodeContext, EncodeContext
+from .kit import JSON_PAYLOAD, add_handler, b64decode, b64encode
 
 __all__: list[str] = []
 
@@ -191,15 +191,4 @@ def _plain_image(im: Image.Image, ctx: EncodeContext) -> str:
 # --- registration ----------------------------------------------------------------------------------------
 
 
-REGISTRY.add(
-    TypeHandler(
-        types=(Image.Image,),
-        tag=_TAG,
-        encode=_enc_image,
-        decode=_dec_image,
-        plain=_plain_image,
-        subclasses=True,
-        payload_is_json=True,
-        revive_payload=False,
-    )
-)
+add_handler(Image.Image, _TAG, _enc_image, _dec_image, _plain_image, subclasses=True, **JSON_PAYLOAD)

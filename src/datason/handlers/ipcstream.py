@@ -10,7 +10,7 @@ from typing import Any
 
 from ..errors import DeserializationError, SecurityError
 from ..registry import DecodeContext
-from .builtins import b64decode, b64encode
+from .kit import b64decode, b64encode
 
 __all__ = ["FORMAT", "stream_bytes", "stream_payload"]
 

@@ -50,9 +50,9 @@ import numpy as np
 import orjson
 
 from ..errors import DeserializationError, SecurityError, SerializationError
-from ..registry import REGISTRY, DecodeContext, EncodeContext, TypeHandler
+from ..registry import DecodeContext, EncodeContext
 from ..wire import RawJSON
-from .builtins import b64decode, b64encode
+from .kit import add_handler, b64decode, b64encode
 
 _pybase64: Any
 try:  # SIMD base64: ~20x binascii on large arrays (the ``numpy`` extra installs it)
@@ -877,31 +877,33 @@ def _float_part(value: Any, dt: np.dtype) -> float:
     return number
 
 
+# Scalars the C accelerator writes and reads itself (dtype kind + itemsize -> its kind): the others (float16,
+# long double, complex, datetime64, ...) take the hooks above.
+_NATIVE_KINDS = {"b1": "np_bool", "f8": "np_float", "f4": "np_float32"} | {
+    f"{kind}{size}": "np_int" for kind in "iu" for size in (1, 2, 4, 8)
+}
+
+
 def _register() -> None:
-    _add((np.ndarray,), _TAG, array_payload, _dec_ndarray, plain_array)
+    add_handler(np.ndarray, _TAG, array_payload, _dec_ndarray, plain_array, revive_payload=False, native="ndarray")
     tags: dict[type, list[str]] = {}
     for name in _SCALAR_NAMES:
         t = getattr(np, name, None)  # fixed names from the table above, never payload text
         if isinstance(t, type) and issubclass(t, np.generic):
             tags.setdefault(t, []).extend(f"numpy.{alias}" for alias in (name, *_EXTRA_ALIASES.get(name, ())))
     for t, names in tags.items():
-        _add((t,), names[0], _enc_scalar, _scalar_decoder(t), _plain_scalar, aliases=tuple(dict.fromkeys(names[1:])))
-
-
-def _add(
-    types: tuple[type, ...], tag: str, encode: Any, decode: Any, plain: Any, aliases: tuple[str, ...] = ()
-) -> None:
-    REGISTRY.add(
-        TypeHandler(
-            types=types,
-            tag=tag,
-            encode=encode,
-            decode=decode,
-            plain=plain,
+        aliases = tuple(dict.fromkeys(names[1:]))
+        native = _NATIVE_KINDS.get(np.dtype(t).kind + str(np.dtype(t).itemsize))
+        add_handler(
+            t,
+            names[0],
+            _enc_scalar,
+            _scalar_decoder(t),
+            _plain_scalar,
             revive_payload=False,
             aliases=aliases,
+            native=native,
         )
-    )
 
 
 _register()

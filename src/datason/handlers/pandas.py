@@ -45,8 +45,8 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DeserializationError, SecurityError, SerializationError
-from ..registry import REGISTRY, DecodeContext, EncodeContext, TypeHandler
-from .builtins import zone_key
+from ..registry import DecodeContext, EncodeContext
+from .kit import JSON_PAYLOAD, add_handler, expect, zone_key
 from .numpy import array_from_payload, array_payload, plain_array
 
 __all__: list[str] = []
@@ -77,12 +77,6 @@ _DECIMAL_KEY = re.compile(r"-?[0-9]{1,18}")
 
 
 # --- shared helpers ----------------------------------------------------------------------------------
-
-
-def _expect(payload: Any, kind: type, what: str) -> Any:
-    if type(payload) is not kind:
-        raise DeserializationError(f"{what} must be {kind.__name__}, got {type(payload).__name__}")
-    return payload
 
 
 def _int(payload: Any, what: str) -> int:
@@ -139,7 +133,7 @@ def tz_fields(tz: dt.tzinfo) -> dict[str, str]:
 def tz_from_fields(payload: dict[str, Any]) -> dt.tzinfo:
     """The zone ``tz_fields`` described; an IANA key is checked against the tz database before any library
     sees it (no path, no file name), and falls back to zoneinfo when the named library is not installed."""
-    text, library = _expect(payload.get("tz"), str, "time zone"), payload.get("tzlib")
+    text, library = expect(payload.get("tz"), str, "time zone"), payload.get("tzlib")
     if library is not None and library not in _TZ_LIBRARIES:  # a fixed set: never a module to look up
         raise DeserializationError("tzlib is not a known time zone library")
     match = _OFFSET.fullmatch(text)
@@ -304,7 +298,7 @@ def _numpy_column(a: np.ndarray[Any, Any], w: _Writer) -> dict[str, Any]:
 
 def _read_column(payload: Any, r: _Reader) -> Any:
     """A column object back to a NumPy array or pandas extension array."""
-    _expect(payload, dict, "column")
+    expect(payload, dict, "column")
     name = payload.get("dtype")
     if type(name) is not str:
         raise DeserializationError("column dtype must be a string")
@@ -324,7 +318,7 @@ def _as_index(values: Any, name: Any = None) -> Any:
 
 
 def _read_object(payload: dict[str, Any], r: _Reader) -> np.ndarray[Any, Any]:
-    items = r.value(_expect(payload.get("data"), list, "object column data"))
+    items = r.value(expect(payload.get("data"), list, "object column data"))
     return np.fromiter(items, dtype=object, count=len(items))
 
 
@@ -364,7 +358,7 @@ def string_dtype(kind: str, storage: Any) -> Any:
 
 
 def _read_string(payload: dict[str, Any], r: _Reader) -> Any:
-    items = _expect(payload.get("data"), list, "string column data")
+    items = expect(payload.get("data"), list, "string column data")
     if not set(map(type, items)) <= {str, type(None)}:
         raise DeserializationError("string column items must be strings or null")
     dtype = string_dtype(payload["dtype"], payload.get("storage"))
@@ -453,7 +447,7 @@ def _index(index: Any, w: _Writer) -> dict[str, Any]:
 
 
 def _read_index(payload: Any, r: _Reader) -> Any:
-    _expect(payload, dict, "index")
+    expect(payload, dict, "index")
     kind = payload.get("kind")
     if kind == "range":
         return _read_range(payload, r)
@@ -482,8 +476,8 @@ def _read_range(payload: dict[str, Any], r: _Reader) -> Any:
 
 
 def _read_multi(payload: dict[str, Any], r: _Reader) -> Any:
-    levels_in = _expect(payload.get("levels"), list, "multi-index levels")
-    codes_in = _expect(payload.get("codes"), list, "multi-index codes")
+    levels_in = expect(payload.get("levels"), list, "multi-index levels")
+    codes_in = expect(payload.get("codes"), list, "multi-index codes")
     if len(levels_in) != len(codes_in) or not levels_in:
         raise DeserializationError("multi-index levels and codes differ in number")
     levels = [_read_flat_index(level, r, "multi-index levels") for level in levels_in]
@@ -566,7 +560,7 @@ def _dec_frame(payload: Any, ctx: DecodeContext) -> Any:
         return _legacy_frame(payload, r)
     index = _read_index(payload["index"], r)
     columns = _read_index(payload["columns"], r)
-    data = _expect(payload["data"], list, "DataFrame data")
+    data = expect(payload["data"], list, "DataFrame data")
     if len(data) != len(columns):
         raise DeserializationError("DataFrame data and columns differ in number")
     arrays: dict[int, Any] = {}
@@ -587,7 +581,7 @@ def _dec_frame(payload: Any, ctx: DecodeContext) -> Any:
 
 def _legacy_series(payload: Any, r: _Reader) -> Any:
     """0.x: ``{"_series_name"?, "<label>": value, ..., "_dtype"?, "_categories"?, "_ordered"?}``."""
-    _expect(payload, dict, "Series payload")
+    expect(payload, dict, "Series payload")
     items = {k: r.value(v) for k, v in payload.items() if k not in _LEGACY_SERIES_KEYS}
     labels: list[Any] = list(items)
     if all(_DECIMAL_KEY.fullmatch(k) for k in labels):
@@ -598,7 +592,7 @@ def _legacy_series(payload: Any, r: _Reader) -> Any:
     name = r.value(payload.get("_series_name"))
     values = list(items.values())
     if payload.get("_dtype") == "category":
-        categories = r.value(_expect(payload.get("_categories", []), list, "0.x categories"))
+        categories = r.value(expect(payload.get("_categories", []), list, "0.x categories"))
         ordered = bool(payload.get("_ordered", False))
         cat = pd.Categorical(values, categories=categories, ordered=ordered)
         return pd.Series(cat, index=index, name=name)
@@ -617,7 +611,7 @@ def _legacy_frame(payload: Any, r: _Reader) -> Any:
             raise DeserializationError("0.x DataFrame rows must all be lists of one length")
         _check_cells(len(value), _union_width(value), limit)
         return pd.DataFrame(value)
-    _expect(value, dict, "DataFrame payload")
+    expect(value, dict, "DataFrame payload")
     if value.keys() >= {"index", "columns", "data"}:
         index, columns = value["index"], value["columns"]
         if type(index) is not list or type(columns) is not list:
@@ -662,7 +656,7 @@ def _enc_array(values: Any, ctx: EncodeContext) -> dict[str, Any]:
 
 
 def _dec_categorical(payload: Any, ctx: DecodeContext) -> Any:
-    _expect(payload, dict, "Categorical payload")
+    expect(payload, dict, "Categorical payload")
     if payload.get("dtype") != "category":
         raise DeserializationError("Categorical payload must have dtype 'category'")
     return _read_column(payload, _Reader(ctx))
@@ -684,7 +678,7 @@ def _enc_timestamp(ts: Any, ctx: EncodeContext) -> dict[str, Any]:
 
 
 def _dec_timestamp(payload: Any, ctx: DecodeContext) -> Any:
-    _expect(payload, dict, "Timestamp payload")
+    expect(payload, dict, "Timestamp payload")
     unit = _choice(payload.get("unit"), _UNITS, "Timestamp unit")
     value = _int(payload.get("value"), "Timestamp value")
     if not _INT64_MIN < value < 2**63:
@@ -708,7 +702,7 @@ def _enc_timedelta(td: Any, ctx: EncodeContext) -> dict[str, Any]:
 
 
 def _dec_timedelta(payload: Any, ctx: DecodeContext) -> Any:
-    _expect(payload, dict, "Timedelta payload")
+    expect(payload, dict, "Timedelta payload")
     unit = _choice(payload.get("unit"), _UNITS, "Timedelta unit")
     value = _int(payload.get("value"), "Timedelta value")
     if not _INT64_MIN < value < 2**63:
@@ -735,7 +729,7 @@ def _enc_period(p: Any, ctx: EncodeContext) -> dict[str, Any]:
 
 
 def _dec_period(payload: Any, ctx: DecodeContext) -> Any:
-    _expect(payload, dict, "Period payload")
+    expect(payload, dict, "Period payload")
     return pd.Period(ordinal=_int(payload.get("ordinal"), "Period ordinal"), freq=_freq(payload.get("freq")))
 
 
@@ -745,7 +739,7 @@ def _enc_interval(iv: Any, ctx: EncodeContext) -> dict[str, Any]:
 
 
 def _dec_interval(payload: Any, ctx: DecodeContext) -> Any:
-    _expect(payload, dict, "Interval payload")
+    expect(payload, dict, "Interval payload")
     closed = _choice(payload.get("closed"), _CLOSED, "interval closed side")
     return pd.Interval(ctx.decode(payload.get("left")), ctx.decode(payload.get("right")), closed=closed)
 
@@ -883,21 +877,17 @@ def _plain_interval(iv: Any, ctx: EncodeContext) -> Any:
 # --- registration ---------------------------------------------------------------------------------------
 
 
-def _add(types: tuple[type, ...], tag: str, encode: Any, decode: Any, plain: Any, **kw: Any) -> None:
-    handler = TypeHandler(types=types, tag=tag, encode=encode, decode=decode, plain=plain, **kw)
-    REGISTRY.add(handler)
-
-
-_JSON = {"payload_is_json": True, "revive_payload": False}
-
-_add((pd.Timestamp,), "pandas.Timestamp", _enc_timestamp, _dec_timestamp, _plain_timestamp, **_JSON)
-_add((pd.Timedelta,), "pandas.Timedelta", _enc_timedelta, _dec_timedelta, _plain_timedelta, **_JSON)
-_add((pd.Period,), "pandas.Period", _enc_period, _dec_period, lambda p, c: str(p), **_JSON)
-_add((pd.Interval,), "pandas.Interval", _enc_interval, _dec_interval, _plain_interval, **_JSON)
-_add((type(pd.NaT),), "pandas.NaT", lambda o, c: None, _dec_singleton(pd.NaT), _missing_plain("NaT"), **_JSON)
-_add((type(pd.NA),), "pandas.NA", lambda o, c: None, _dec_singleton(pd.NA), _missing_plain("NA"), **_JSON)
-_add((pd.Categorical,), "pandas.Categorical", _enc_array, _dec_categorical, _plain_array, **_JSON)
-_add(
+# Every payload is finished JSON, decoded whole: the codec neither walks nor revives it.
+add_handler(pd.Timestamp, "pandas.Timestamp", _enc_timestamp, _dec_timestamp, _plain_timestamp, **JSON_PAYLOAD)
+add_handler(pd.Timedelta, "pandas.Timedelta", _enc_timedelta, _dec_timedelta, _plain_timedelta, **JSON_PAYLOAD)
+add_handler(pd.Period, "pandas.Period", _enc_period, _dec_period, lambda p, c: str(p), **JSON_PAYLOAD)
+add_handler(pd.Interval, "pandas.Interval", _enc_interval, _dec_interval, _plain_interval, **JSON_PAYLOAD)
+add_handler(
+    type(pd.NaT), "pandas.NaT", lambda o, c: None, _dec_singleton(pd.NaT), _missing_plain("NaT"), **JSON_PAYLOAD
+)
+add_handler(type(pd.NA), "pandas.NA", lambda o, c: None, _dec_singleton(pd.NA), _missing_plain("NA"), **JSON_PAYLOAD)
+add_handler(pd.Categorical, "pandas.Categorical", _enc_array, _dec_categorical, _plain_array, **JSON_PAYLOAD)
+add_handler(
     (
         pd.Index,
         pd.RangeIndex,
@@ -912,12 +902,12 @@ _add(
     _enc_index,
     _dec_index,
     _plain_index,
-    **_JSON,
+    **JSON_PAYLOAD,
 )
-_add((pd.Series,), "pandas.Series", _enc_series, _dec_series, _plain_series, **_JSON)
-_add((pd.DataFrame,), "pandas.DataFrame", _enc_frame, _dec_frame, _plain_frame, **_JSON)
+add_handler(pd.Series, "pandas.Series", _enc_series, _dec_series, _plain_series, **JSON_PAYLOAD)
+add_handler(pd.DataFrame, "pandas.DataFrame", _enc_frame, _dec_frame, _plain_frame, **JSON_PAYLOAD)
 # Extension arrays on their own: the public classes exactly, any other subclass too (its dtype decides).
-_add(
+add_handler(
     (
         pd.api.extensions.ExtensionArray,
         pd.arrays.IntegerArray,
@@ -936,5 +926,5 @@ _add(
     _dec_array,
     _plain_array,
     subclasses=True,
-    **_JSON,
+    **JSON_PAYLOAD,
 )

@@ -28,10 +28,10 @@ from typing import Any
 
 import polars as pl
 
-from ..errors import DeserializationError, SecurityError, SerializationError
+from ..errors import DeserializationError, SecurityError
 from ..registry import DecodeContext, EncodeContext
-from .builtins import _add as add_handler
 from .ipcstream import stream_bytes, stream_payload
+from .kit import JSON_PAYLOAD, add_handler, check_rows, plain_frame
 
 __all__: list[str] = []
 
@@ -84,36 +84,19 @@ def _dec_series(payload: Any, ctx: DecodeContext) -> pl.Series:
 # --- plain mode ----------------------------------------------------------------------------------------
 
 
-def _check_rows(n: int, ctx: EncodeContext) -> None:
-    if n > ctx.config.max_size:
-        raise SecurityError(f"more rows than max_size={ctx.config.max_size}")
-
-
 def _plain_frame(df: pl.DataFrame, ctx: EncodeContext) -> Any:
     """Laid out as pandas does with a default RangeIndex (the same as the pandas handler for ``to_pandas()``)."""
     with _FRAMES:
         n = df.height
-        _check_rows(n, ctx)
+        check_rows(n, ctx)
         names = df.columns
         columns = [s.to_list() for s in df.get_columns()]
-    orient = ctx.config.dataframe_orient
-    rows = [list(row) for row in zip(*columns, strict=True)] if columns else [[] for _ in range(n)]
-    if orient == "values":
-        return ctx.encode(rows)
-    if orient == "split":
-        return ctx.encode({"columns": names, "index": list(range(n)), "data": rows})
-    if orient == "table":
-        raise SerializationError("dataframe_orient='table' is not supported for polars frames")
-    if orient == "records":
-        return ctx.encode([dict(zip(names, row, strict=True)) for row in rows])
-    if orient == "index":
-        return ctx.encode({i: dict(zip(names, row, strict=True)) for i, row in enumerate(rows)})
-    return ctx.encode({name: dict(enumerate(col)) for name, col in zip(names, columns, strict=True)})
+    return plain_frame(names, columns, n, ctx, "polars frames")
 
 
 def _plain_series(s: pl.Series, ctx: EncodeContext) -> Any:
     with _FRAMES:
-        _check_rows(len(s), ctx)
+        check_rows(len(s), ctx)
         values = s.to_list()
     return ctx.encode(values)
 
@@ -121,10 +104,6 @@ def _plain_series(s: pl.Series, ctx: EncodeContext) -> Any:
 # --- registration ----------------------------------------------------------------------------------------
 
 
-def _add(types: tuple[type, ...], tag: str, encode: Any, decode: Any, plain: Any, **kw: Any) -> None:
-    """IPC payloads are JSON already and decode whole: the codec neither walks nor revives them."""
-    add_handler(types, tag, encode, decode, plain, payload_is_json=True, revive_payload=False, **kw)
-
-
-_add((pl.DataFrame,), "polars.DataFrame", _enc_frame, _dec_frame, _plain_frame)
-_add((pl.Series,), "polars.Series", _enc_series, _dec_series, _plain_series)
+# IPC payloads are JSON already and decode whole: the codec neither walks nor revives them.
+add_handler(pl.DataFrame, "polars.DataFrame", _enc_frame, _dec_frame, _plain_frame, **JSON_PAYLOAD)
+add_handler(pl.Series, "polars.Series", _enc_series, _dec_series, _plain_series, **JSON_PAYLOAD)

@@ -29,7 +29,7 @@ import pydantic.networks
 from ..errors import DeserializationError
 from ..registry import DecodeContext, EncodeContext
 from ..wire import TYPE_KEY, VALUE_KEY
-from .builtins import _add
+from .kit import add_handler
 
 __all__: list[str] = []
 
@@ -55,7 +55,7 @@ def _masked(secret: Any, ctx: EncodeContext) -> str:
 
 
 def _untagged(types: tuple[type, ...], tag: str, encode: Any) -> None:
-    _add(types, tag, encode, _never(tag), subclasses=True, untagged=True, revive_payload=False)
+    add_handler(types, tag, encode, _never(tag), subclasses=True, untagged=True, revive_payload=False)
 
 
 _untagged((pydantic.BaseModel,), _MODEL_TAG, _dump)

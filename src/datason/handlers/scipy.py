@@ -33,7 +33,8 @@ import numpy as np
 import scipy.sparse as sp
 
 from ..errors import DeserializationError, SecurityError, SerializationError
-from ..registry import REGISTRY, DecodeContext, EncodeContext, TypeHandler
+from ..registry import DecodeContext, EncodeContext
+from .kit import add_handler
 from .numpy import array_from_payload, array_payload, plain_array
 
 __all__: list[str] = []
@@ -271,17 +272,8 @@ def _register() -> None:
         for fmt, cls in classes.items():
             tag = f"scipy.sparse.{cls.__name__}"
             aliases = (_LEGACY_TAG,) if cls is _MATRIX["coo"] else ()
-            REGISTRY.add(
-                TypeHandler(
-                    types=(cls,),
-                    tag=tag,
-                    encode=_encoder(fmt, tag),
-                    decode=_decoder(fmt, cls, tag),
-                    plain=_plain,
-                    revive_payload=False,
-                    aliases=aliases,
-                )
-            )
+            encode, decode = _encoder(fmt, tag), _decoder(fmt, cls, tag)
+            add_handler(cls, tag, encode, decode, _plain, revive_payload=False, aliases=aliases)
 
 
 _register()

@@ -29,7 +29,7 @@ import sklearn.base
 
 from ..errors import DeserializationError, SecurityError, SerializationError
 from ..registry import DecodeContext, EncodeContext
-from .builtins import _add, _expect, b64decode, b64encode
+from .kit import add_handler, b64decode, b64encode, expect
 
 __all__: list[str] = []
 
@@ -136,7 +136,7 @@ def _schema_types(data: bytes, max_bytes: int) -> tuple[str | None, set[str]]:
 
 
 def _decode(payload: Any, ctx: DecodeContext) -> Any:
-    _expect(payload, dict, _TAG)
+    expect(payload, dict, f"{_TAG} payload")
     if payload.get("format") != _FORMAT:
         raise DeserializationError("unsupported estimator format (expected 'skops')")
     claimed = payload.get("class")
@@ -169,4 +169,4 @@ def _decode(payload: Any, ctx: DecodeContext) -> Any:
         raise DeserializationError(f"skops cannot load this data ({type(exc).__name__})") from None
 
 
-_add(sklearn.base.BaseEstimator, _TAG, _encode, _decode, _plain, subclasses=True, keeps_class=True)
+add_handler(sklearn.base.BaseEstimator, _TAG, _encode, _decode, _plain, subclasses=True, keeps_class=True)

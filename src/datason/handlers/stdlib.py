@@ -23,42 +23,33 @@ from typing import Any
 
 from ..errors import DeserializationError, SerializationError
 from ..registry import DecodeContext, EncodeContext
-from .builtins import _add, _expect
+from .kit import add_handler, expect, zone
 
-__all__ = ["zone"]
+__all__: list[str] = []
 
 _FRACTION = re.compile(r"-?[0-9]+/[0-9]+")
 
 
 def _dec_decimal(payload: Any, ctx: DecodeContext) -> decimal.Decimal:
-    _expect(payload, str, "decimal.Decimal")
+    expect(payload, str, "decimal.Decimal payload")
     try:
         return decimal.Decimal(payload)
     except decimal.InvalidOperation:
         raise DeserializationError("not a decimal number") from None
 
 
-_add(decimal.Decimal, "decimal.Decimal", lambda o, c: str(o), _dec_decimal)
+add_handler(decimal.Decimal, "decimal.Decimal", lambda o, c: str(o), _dec_decimal, native="str")
 
 
 def _dec_fraction(payload: Any, ctx: DecodeContext) -> fractions.Fraction:
-    _expect(payload, str, "fractions.Fraction")
+    expect(payload, str, "fractions.Fraction payload")
     if _FRACTION.fullmatch(payload) is None:
         raise DeserializationError("fraction payload must look like 'num/den'")
     num, _, den = payload.partition("/")
     return fractions.Fraction(int(num), int(den))
 
 
-_add(fractions.Fraction, "fractions.Fraction", lambda o, c: f"{o.numerator}/{o.denominator}", _dec_fraction)
-
-
-def zone(key: Any) -> zoneinfo.ZoneInfo:
-    """The zone for an IANA key from a payload (``DeserializationError`` if there is none)."""
-    _expect(key, str, "zone key")
-    try:
-        return zoneinfo.ZoneInfo(key)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        raise DeserializationError("unknown time zone key") from None
+add_handler(fractions.Fraction, "fractions.Fraction", lambda o, c: f"{o.numerator}/{o.denominator}", _dec_fraction)
 
 
 def _enc_zone(tz: zoneinfo.ZoneInfo, ctx: EncodeContext) -> str:
@@ -67,18 +58,25 @@ def _enc_zone(tz: zoneinfo.ZoneInfo, ctx: EncodeContext) -> str:
     return tz.key
 
 
-_add(zoneinfo.ZoneInfo, "zoneinfo.ZoneInfo", _enc_zone, lambda p, c: zone(p))
+add_handler(zoneinfo.ZoneInfo, "zoneinfo.ZoneInfo", _enc_zone, lambda p, c: zone(p))
 
 
 def _path(cls: type[pathlib.PurePath], what: str) -> Any:
-    return lambda payload, ctx: cls(_expect(payload, str, what))
+    return lambda payload, ctx: cls(expect(payload, str, what))
 
 
-_add(
+add_handler(
     (pathlib.PosixPath, pathlib.WindowsPath, pathlib.Path),
     "pathlib.Path",
     lambda o, c: str(o),
-    _path(pathlib.Path, "pathlib.Path"),
+    _path(pathlib.Path, "pathlib.Path payload"),
 )
-_add(pathlib.PurePosixPath, "pathlib.PurePosixPath", lambda o, c: str(o), _path(pathlib.PurePosixPath, "path"))
-_add(pathlib.PureWindowsPath, "pathlib.PureWindowsPath", lambda o, c: str(o), _path(pathlib.PureWindowsPath, "path"))
+add_handler(
+    pathlib.PurePosixPath, "pathlib.PurePosixPath", lambda o, c: str(o), _path(pathlib.PurePosixPath, "path payload")
+)
+add_handler(
+    pathlib.PureWindowsPath,
+    "pathlib.PureWindowsPath",
+    lambda o, c: str(o),
+    _path(pathlib.PureWindowsPath, "path payload"),
+)

@@ -36,7 +36,8 @@ import numpy as np
 import torch
 
 from ..errors import DeserializationError, SecurityError, SerializationError
-from ..registry import REGISTRY, DecodeContext, EncodeContext, TypeHandler
+from ..registry import DecodeContext, EncodeContext
+from .kit import JSON_PAYLOAD, add_handler
 from .numpy import array_from_payload, array_payload, flatten_nested, plain_array
 
 __all__: list[str] = []
@@ -340,16 +341,12 @@ def _dec_device(payload: Any, ctx: DecodeContext) -> torch.device:
     return torch.device(payload)
 
 
-def _add(types: tuple[type, ...], tag: str, encode: Any, decode: Any, plain: Any, *, json: bool = False) -> None:
-    REGISTRY.add(
-        TypeHandler(
-            types=types, tag=tag, encode=encode, decode=decode, plain=plain, revive_payload=False, payload_is_json=json
-        )
-    )
-
-
-_add((torch.Tensor,), _TAG, _enc_tensor, _dec_tensor, _plain_tensor)
-_add((torch.nn.Parameter,), _PARAM_TAG, _enc_parameter, _dec_parameter, _plain_parameter)
-_add((torch.Size,), "torch.Size", lambda s, c: list(s), _dec_size, lambda s, c: list(s), json=True)
-_add((torch.dtype,), "torch.dtype", lambda d, c: _dtype_name(d, "torch.dtype"), _dec_dtype, lambda d, c: str(d))
-_add((torch.device,), "torch.device", lambda d, c: str(d), _dec_device, lambda d, c: str(d))
+# Payloads reach the decoders as parsed: the NumPy handler's helpers read their array parts.
+_RAW = {"revive_payload": False}
+add_handler(torch.Tensor, _TAG, _enc_tensor, _dec_tensor, _plain_tensor, **_RAW)
+add_handler(torch.nn.Parameter, _PARAM_TAG, _enc_parameter, _dec_parameter, _plain_parameter, **_RAW)
+add_handler(torch.Size, "torch.Size", lambda s, c: list(s), _dec_size, lambda s, c: list(s), **JSON_PAYLOAD)
+add_handler(
+    torch.dtype, "torch.dtype", lambda d, c: _dtype_name(d, "torch.dtype"), _dec_dtype, lambda d, c: str(d), **_RAW
+)
+add_handler(torch.device, "torch.device", lambda d, c: str(d), _dec_device, lambda d, c: str(d), **_RAW)

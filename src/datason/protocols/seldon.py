@@ -48,7 +48,7 @@ import numpy as np
 
 from ..config import SerializationConfig
 from ..errors import DatasonError, DeserializationError, SecurityError, SerializationError, path_segment
-from ..handlers.builtins import b64decode, b64encode
+from ..handlers.kit import b64decode, b64encode
 from ._values import API_CONFIG, error_text, is_frame, json_type, numeric_array, object_array, parse, type_label, write
 
 __all__ = ["Request", "decode_request", "decode_response", "encode_request", "encode_response", "error_body"]
