@@ -7,6 +7,7 @@ setup(
         Extension(
             "datason._speedups",
             sources=["src/datason/_speedups.c"],
+            depends=["src/datason/_ryu_tables.h"],
             optional=True,
             extra_compile_args=["-O2"],
         )

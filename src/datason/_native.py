@@ -1,7 +1,12 @@
-"""Loads the optional C accelerator (``_speedups``) and hands it datason's constants.
+"""Loads the optional C accelerator (``_speedups``) and hands it datason's constants and fast types.
 
 ``DATASON_NO_SPEEDUPS=1`` forces the pure-Python walkers (the reference implementation);
 the test suite runs both and compares them.
+
+The accelerator writes the JSON types, UUIDs and naive/UTC datetimes itself. It learns the other types it
+may write or read without calling Python as the encoder and decoder meet them: a handler's ``native`` kind
+(``register_encode`` / ``register_decode``), or the natural form of an unregistered Enum or dataclass
+(``register_natural``). Any change to the registry makes it forget them all.
 """
 
 from __future__ import annotations
@@ -10,11 +15,13 @@ import datetime
 import os
 import uuid
 from types import ModuleType
+from typing import Any
 
 from .errors import DatasonError, DeserializationError, SecurityError, SerializationError, path_segment
-from .wire import TYPE_KEY, VALUE_KEY, RawJSON
+from .registry import REGISTRY, TypeHandler
+from .wire import DATETIME_TAG, TYPE_KEY, UUID_TAG, VALUE_KEY, RawJSON
 
-__all__ = ["speedups"]
+__all__ = ["register_decode", "register_encode", "register_natural", "speedups"]
 
 
 def _load() -> ModuleType | None:
@@ -36,8 +43,55 @@ def _load() -> ModuleType | None:
         uuid.SafeUUID.unknown,
         datetime.datetime.fromisoformat,
         RawJSON,
+        UUID_TAG,
+        DATETIME_TAG,
     )
+    REGISTRY.on_change(_speedups.clear_types)
     return _speedups
 
 
 speedups = _load()
+
+
+def register_encode(cls: type, handler: TypeHandler) -> None:
+    """The walker writes exact ``cls`` values itself from now on, as ``handler`` (which has a native kind) does."""
+    if speedups is not None and handler.native is not None and cls in handler.types:
+        speedups.register_type(cls, handler.native, handler.tag, None)
+
+
+def register_natural(cls: type, fields: tuple[str, ...] | None) -> None:
+    """The walker writes an unregistered Enum's value (``fields`` None) or a dataclass's ``fields`` itself."""
+    if speedups is not None:
+        speedups.register_type(cls, "enum" if fields is None else "fields", None, fields)
+
+
+def register_decode(tag: str, handler: TypeHandler) -> None:
+    """The reviver decodes ``tag``'s common payloads itself from now on, as ``handler`` does."""
+    if speedups is None or handler.native is None:
+        return
+    extra = _decode_extra(handler)
+    if extra is not None:
+        speedups.register_tag(tag, handler.native, extra)
+
+
+def _decode_extra(handler: TypeHandler) -> Any:
+    """What the reviver calls for a kind (a constructor, or a type with its int bounds); None: Python decodes."""
+    kind, cls = handler.native, handler.types[0]
+    if kind == "datetime":
+        import zoneinfo  # the zone of {"iso", "tz"}; handlers.kit.zone makes the same call
+
+        return zoneinfo.ZoneInfo
+    if kind == "timedelta":
+        return True
+    if kind in ("date", "time"):
+        return cls.fromisoformat  # type: ignore[attr-defined]
+    if kind == "str" and len(handler.types) == 1:
+        return cls  # the type built from its text (Decimal)
+    if kind in ("np_bool", "np_float", "np_float32"):
+        return cls
+    if kind == "np_int":
+        import numpy as np  # loaded: a NumPy handler exists
+
+        info = np.iinfo(cls)
+        return (cls, int(info.min), int(info.max))
+    return None

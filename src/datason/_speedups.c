@@ -26,8 +26,10 @@ static PyObject *DatasonError;   /* datason.errors.DatasonError */
 static PyObject *DeserializationError, *SecurityError, *SerializationError;
 static PyObject *path_segment;   /* datason.errors.path_segment */
 static PyObject *TYPE_KEY, *VALUE_KEY, *TAG_UUID, *TAG_DATETIME, *STR_INT, *STR_IS_SAFE, *STR_ISOFORMAT;
+static char *ENVELOPE_HEAD, *ENVELOPE_MID; /* '{"<TYPE_KEY>":' and ',"<VALUE_KEY>":', from wire.py */
+static Py_ssize_t ENVELOPE_HEAD_LEN, ENVELOPE_MID_LEN;
 static PyObject *UUID_TYPE, *SAFE_UNKNOWN, *FROMISOFORMAT, *RAW_JSON_TYPE, *STR_DATA;
-static PyObject *INT_LIMIT; /* 2**64 */
+static PyObject *INT_LIMIT, *INT_ONE; /* 2**64, 1 */
 static Py_ssize_t uuid_int_offset, uuid_safe_offset; /* UUID's __slots__, when they are plain object slots */
 
 /* ---- helpers --------------------------------------------------------------------------------- */
@@ -105,20 +107,23 @@ static inline int text_ok(PyObject *s, Py_ssize_t max_str) {
     return PyUnicode_GET_LENGTH(s) <= max_str && !has_surrogate(s);
 }
 
-static PyObject *uuid_text(PyObject *u) {
+/* The 36 characters of a UUID's canonical form into out; -1 with an error set. */
+static int put_uuid(char *out, PyObject *u) {
     unsigned char b[16];
-    char out[36];
     static const char hex[] = "0123456789abcdef";
-    PyObject *value = PyObject_GetAttr(u, STR_INT);
+    PyObject *value = NULL;
+    if (uuid_int_offset > 0) value = *(PyObject **)((char *)u + uuid_int_offset); /* the int slot, borrowed */
+    if (value != NULL) Py_INCREF(value);
+    else value = PyObject_GetAttr(u, STR_INT);
     int j = 0;
-    if (value == NULL) return NULL;
-    if (!PyLong_Check(value)) { Py_DECREF(value); PyErr_SetString(PyExc_TypeError, "UUID.int"); return NULL; }
+    if (value == NULL) return -1;
+    if (!PyLong_Check(value)) { Py_DECREF(value); PyErr_SetString(PyExc_TypeError, "UUID.int"); return -1; }
 #if PY_VERSION_HEX >= 0x030D0000
     if (PyLong_AsNativeBytes(value, b, 16, Py_ASNATIVEBYTES_BIG_ENDIAN | Py_ASNATIVEBYTES_UNSIGNED_BUFFER) < 0) {
-        Py_DECREF(value); return NULL;
+        Py_DECREF(value); return -1;
     }
 #else
-    if (_PyLong_AsByteArray((PyLongObject *)value, b, 16, 0, 0) < 0) { Py_DECREF(value); return NULL; }
+    if (_PyLong_AsByteArray((PyLongObject *)value, b, 16, 0, 0) < 0) { Py_DECREF(value); return -1; }
 #endif
     Py_DECREF(value);
     for (int i = 0; i < 16; i++) {
@@ -126,7 +131,12 @@ static PyObject *uuid_text(PyObject *u) {
         out[j++] = hex[b[i] >> 4];
         out[j++] = hex[b[i] & 15];
     }
-    return PyUnicode_FromStringAndSize(out, 36);
+    return 0;
+}
+
+static PyObject *uuid_text(PyObject *u) {
+    char out[36];
+    return put_uuid(out, u) < 0 ? NULL : PyUnicode_FromStringAndSize(out, 36);
 }
 
 static signed char hex_table[256]; /* -1, or the value of a hex digit */
@@ -178,8 +188,8 @@ static inline char *put2(char *o, int v) {
     return o + 2;
 }
 
-static PyObject *iso_datetime(PyObject *d, int utc) {
-    char buf[40], *o = buf;
+/* The wall time of a datetime as isoformat() writes it, without offset; returns the end. */
+static char *put_iso(char *o, PyObject *d) {
     int year = PyDateTime_GET_YEAR(d), us = PyDateTime_DATE_GET_MICROSECOND(d);
     o = put2(o, year / 100);
     o = put2(o, year % 100);
@@ -199,6 +209,11 @@ static PyObject *iso_datetime(PyObject *d, int utc) {
         o = put2(o, us / 100 % 100);
         o = put2(o, us % 100);
     }
+    return o;
+}
+
+static PyObject *iso_datetime(PyObject *d, int utc) {
+    char buf[40], *o = put_iso(buf, d);
     if (utc) {
         memcpy(o, "+00:00", 6);
         o += 6;
@@ -208,15 +223,299 @@ static PyObject *iso_datetime(PyObject *d, int utc) {
 
 /* ---- encoder --------------------------------------------------------------------------------- */
 
+#define TZ_CACHE 4
+
 typedef struct {
     PyObject_HEAD
     PyObject *slow; /* encoder.py_value(obj, depth) */
-    Py_ssize_t max_depth, max_size, max_str;
-    int typed, tag_uuid, iso_dates;
+    Py_ssize_t max_depth, max_size, max_str, compact_above;
+    int typed, tag_uuid, iso_dates, strict, arrays; /* arrays: 0 Python writes them, 1 readable when small, 2 always */
+    PyObject *tz_obj[TZ_CACHE], *tz_form[TZ_CACHE]; /* typed mode: how datetimes in a tzinfo are written */
+    int tz_next;
 } Walker;
 
 /* A typed value's envelope is a 2-member object at depth: within max_depth and max_size? */
 static inline int envelope_fits(Walker *w, Py_ssize_t depth) { return depth <= w->max_depth && w->max_size >= 2; }
+
+/* ---- registered types: handlers tell C which exact types it may write itself ---------------------- */
+/* Python registers a type the first time its handler (or the natural form of an unregistered Enum or
+ * dataclass) writes a value of it: register_type(type, kind, tag, extra). What C then writes for each
+ * kind (typed | plain) is what the handler's Python code writes:
+ *   datetime    ISO string; {"iso", "tz"?, "fold"?} for a named zone or a fold | isoformat() (any tzinfo)
+ *   date, time  isoformat() (naive times only) | the same
+ *   timedelta   {"days", "seconds", "microseconds"} | ISO 8601 duration
+ *   str         str(value): Decimal, paths | the same
+ *   np_bool, np_int, np_float, np_float32   the number | the same (finite floats only)
+ *   ndarray     bool/int/float32/float64 native C-order arrays: {"dtype", "shape", "data"} | nested lists
+ *   enum        an unregistered Enum: its value, encoded (never in strict mode)
+ *   fields      an unregistered dataclass or attrs class: {name: value}, encoded (never in strict mode)
+ * Anything else about a value (a limit, a non-finite float, a tzinfo without key or fixed offset, an
+ * exception in user code) goes to the Python walker, which decides and raises. The table is cleared
+ * whenever the registry changes (a user handler may replace a built-in one). */
+
+enum { K_DATETIME = 1, K_DATE, K_TIME, K_TIMEDELTA, K_STR, K_NP_BOOL, K_NP_INT, K_NP_FLOAT, K_NP_FLOAT32, K_NDARRAY,
+       K_ENUM, K_FIELDS, K_COUNT };
+static const char *const KIND_NAMES[K_COUNT] = {"", "datetime", "date", "time", "timedelta", "str", "np_bool",
+                                                "np_int", "np_float", "np_float32", "ndarray", "enum", "fields"};
+static PyObject *fast_types; /* type -> (kind, tag, extra) */
+static PyObject *fast_tags;  /* tag -> (kind, extra): envelopes the reviver decodes itself */
+static PyObject *STR_UTCOFFSET, *STR_TZNAME, *STR_KEY, *STR_ZONE, *STR_VALUE_, *STR_ISO, *STR_TZ, *STR_FOLD,
+    *STR_DAYS, *STR_SECONDS, *STR_MICROSECONDS, *STR_DTYPE, *STR_SHAPE, *STR_UTC;
+
+static double f32_json_double(float f); /* below, with the float formatting */
+
+/* The registered entry for an exact type (a new reference), or NULL. */
+static PyObject *fast_entry(PyTypeObject *t) {
+    if (fast_types == NULL || PyDict_GET_SIZE(fast_types) == 0) return NULL;
+    PyObject *entry = PyDict_GetItemWithError(fast_types, (PyObject *)t);
+    if (entry == NULL) { PyErr_Clear(); return NULL; }
+    return Py_NewRef(entry);
+}
+
+static inline int entry_kind(PyObject *entry) { return (int)PyLong_AsLong(PyTuple_GET_ITEM(entry, 0)); }
+
+/* "+HH:MM[:SS[.ffffff]]" as isoformat() appends a utcoffset; -1 when it is not a timedelta within a day. */
+static int put_offset(char *o, PyObject *delta) {
+    if (!PyDelta_Check(delta)) return -1;
+    long long us = (long long)PyDateTime_DELTA_GET_DAYS(delta) * 86400000000LL +
+                   (long long)PyDateTime_DELTA_GET_SECONDS(delta) * 1000000LL +
+                   PyDateTime_DELTA_GET_MICROSECONDS(delta);
+    char *start = o;
+    *o++ = us < 0 ? '-' : '+';
+    if (us < 0) us = -us;
+    if (us >= 86400000000LL) return -1;
+    int sec = (int)(us / 1000000), micro = (int)(us % 1000000);
+    o = put2(o, sec / 3600);
+    *o++ = ':';
+    o = put2(o, sec / 60 % 60);
+    if (sec % 60 || micro) {
+        *o++ = ':';
+        o = put2(o, sec % 60);
+    }
+    if (micro) {
+        *o++ = '.';
+        o = put2(o, micro / 10000);
+        o = put2(o, micro / 100 % 100);
+        o = put2(o, micro % 100);
+    }
+    return (int)(o - start);
+}
+
+/* Typed mode: how a datetime in tzinfo tz (with utcoffset `offset`) is written. Py_None: as its ISO string;
+ * a str: the zone key of {"iso", "tz"}; Py_False: Python decides. Cached per tzinfo for the walk. */
+static PyObject *tz_form(Walker *w, PyObject *tz, PyObject *offset) {
+    for (int i = 0; i < TZ_CACHE; i++)
+        if (w->tz_obj[i] == tz) return w->tz_form[i];
+    PyObject *form = Py_False;
+    if (Py_TYPE(tz) == Py_TYPE(PyDateTime_TimeZone_UTC)) {
+        /* a fixed offset: the string, unless it has a name of its own or sub-second offset */
+        char buf[40] = "UTC";
+        int n = -1;
+        if (PyDelta_Check(offset) && PyDateTime_DELTA_GET_MICROSECONDS(offset) == 0)
+            n = PyDateTime_DELTA_GET_DAYS(offset) == 0 && PyDateTime_DELTA_GET_SECONDS(offset) == 0
+                    ? 0 : put_offset(buf + 3, offset);
+        if (n >= 0) {
+            buf[3 + n] = 0;
+            PyObject *name = PyObject_CallMethodOneArg(tz, STR_TZNAME, Py_None);
+            if (name != NULL && PyUnicode_Check(name) && PyUnicode_CompareWithASCIIString(name, buf) == 0)
+                form = Py_None;
+            Py_XDECREF(name);
+        }
+    } else { /* zone_key(): key, else zone, when a str */
+        PyObject *key = PyObject_GetAttr(tz, STR_KEY);
+        if (key == NULL || PyObject_IsTrue(key) != 1) {
+            PyErr_Clear();
+            Py_XSETREF(key, PyObject_GetAttr(tz, STR_ZONE));
+        }
+        if (key != NULL && PyUnicode_Check(key) && PyUnicode_GET_LENGTH(key) <= w->max_str && !has_surrogate(key))
+            form = key;
+        else
+            Py_XDECREF(key);
+        if (form == Py_False) form = Py_NewRef(Py_False);
+        PyErr_Clear();
+        goto store;
+    }
+    PyErr_Clear();
+    Py_INCREF(form);
+store:;
+    int i = w->tz_next;
+    w->tz_next = (i + 1) % TZ_CACHE;
+    Py_XSETREF(w->tz_obj[i], Py_NewRef(tz));
+    Py_XSETREF(w->tz_form[i], form);
+    return form;
+}
+
+/* A dict of up to three members, built from C pairs; NULL on error. */
+static PyObject *small_dict(PyObject *k1, PyObject *v1, PyObject *k2, PyObject *v2, PyObject *k3, PyObject *v3) {
+    PyObject *d = PyDict_New();
+    if (d == NULL) return NULL;
+    if (PyDict_SetItem(d, k1, v1) < 0 || (k2 && PyDict_SetItem(d, k2, v2) < 0) || (k3 && PyDict_SetItem(d, k3, v3) < 0)) {
+        Py_DECREF(d);
+        return NULL;
+    }
+    return d;
+}
+
+/* A typed payload object of n members at depth + 1 (under its envelope at depth): within the limits? */
+static inline int payload_fits(Walker *w, Py_ssize_t depth, Py_ssize_t n) {
+    return envelope_fits(w, depth) && depth + 1 <= w->max_depth && n <= w->max_size;
+}
+
+/* The text of a leaf kind, or NULL (with an error, or without one when Python must decide). */
+static PyObject *leaf_text(Walker *w, PyObject *obj, int kind, PyObject **form, int *fold) {
+    char buf[96], *o = buf;
+    *form = Py_None;
+    *fold = 0;
+    if (kind == K_DATETIME) {
+        PyObject *tz = PyDateTime_DATE_GET_TZINFO(obj);
+        if (!w->iso_dates) return NULL;
+        *fold = PyDateTime_DATE_GET_FOLD(obj);
+        o = put_iso(o, obj);
+        if (tz != Py_None) {
+            PyObject *offset = PyObject_CallMethodOneArg(tz, STR_UTCOFFSET, obj);
+            if (offset == NULL) { PyErr_Clear(); return NULL; }
+            int n = offset == Py_None ? 0 : put_offset(o, offset);
+            if (n >= 0 && w->typed && tz != PyDateTime_TimeZone_UTC) *form = tz_form(w, tz, offset);
+            Py_DECREF(offset);
+            if (n < 0 || *form == Py_False) return NULL;
+            o += n;
+        }
+    } else if (kind == K_DATE) {
+        int year = PyDateTime_GET_YEAR(obj);
+        o = put2(o, year / 100);
+        o = put2(o, year % 100);
+        *o++ = '-';
+        o = put2(o, PyDateTime_GET_MONTH(obj));
+        *o++ = '-';
+        o = put2(o, PyDateTime_GET_DAY(obj));
+    } else if (kind == K_TIME) {
+        int us = PyDateTime_TIME_GET_MICROSECOND(obj);
+        if (PyDateTime_TIME_GET_TZINFO(obj) != Py_None || (w->typed && PyDateTime_TIME_GET_FOLD(obj))) return NULL;
+        o = put2(o, PyDateTime_TIME_GET_HOUR(obj));
+        *o++ = ':';
+        o = put2(o, PyDateTime_TIME_GET_MINUTE(obj));
+        *o++ = ':';
+        o = put2(o, PyDateTime_TIME_GET_SECOND(obj));
+        if (us) {
+            *o++ = '.';
+            o = put2(o, us / 10000);
+            o = put2(o, us / 100 % 100);
+            o = put2(o, us % 100);
+        }
+    } else if (kind == K_TIMEDELTA) { /* plain mode: the ISO 8601 duration of handlers.builtins.iso_duration */
+        long long days = PyDateTime_DELTA_GET_DAYS(obj), secs = PyDateTime_DELTA_GET_SECONDS(obj);
+        long long us = PyDateTime_DELTA_GET_MICROSECONDS(obj);
+        if (days < 0) { /* abs(): negate, then normalise seconds and microseconds into range */
+            *o++ = '-';
+            days = -days;
+            secs = -secs;
+            us = -us;
+            if (us < 0) { us += 1000000; secs -= 1; }
+            if (secs < 0) { secs += 86400; days -= 1; }
+        }
+        *o++ = 'P';
+        if (days) o += sprintf(o, "%lldD", days);
+        int hours = (int)(secs / 3600), minutes = (int)(secs / 60 % 60), seconds = (int)(secs % 60);
+        if (hours || minutes || seconds || us || !days) *o++ = 'T';
+        if (hours) o += sprintf(o, "%dH", hours);
+        if (minutes) o += sprintf(o, "%dM", minutes);
+        if (seconds || us || !(days || hours || minutes)) {
+            o += sprintf(o, "%d", seconds);
+            if (us) {
+                int n = sprintf(o, ".%06lld", us);
+                while (o[n - 1] == '0') n--;
+                o += n;
+            }
+            *o++ = 'S';
+        }
+    } else if (kind == K_STR) {
+        PyObject *text = PyObject_Str(obj);
+        if (text == NULL) { PyErr_Clear(); return NULL; }
+        if (!PyUnicode_CheckExact(text) || !text_ok(text, w->max_str)) { Py_DECREF(text); return NULL; }
+        return text;
+    } else {
+        return NULL;
+    }
+    if (o - buf > w->max_str) return NULL;
+    return PyUnicode_FromStringAndSize(buf, o - buf);
+}
+
+/* A registered leaf value as the JSON-safe tree the Python walker would return; NULL with an error, or NULL
+ * without one when Python must decide. */
+static PyObject *fast_leaf(Walker *w, PyObject *obj, int kind, PyObject *tag, Py_ssize_t depth) {
+    PyObject *value = NULL, *form;
+    int fold;
+    if (w->max_str < 64) return NULL; /* room for every key and text below: else Python checks each */
+    switch (kind) {
+        case K_NP_BOOL: {
+            int b = PyObject_IsTrue(obj);
+            if (b < 0) { PyErr_Clear(); return NULL; }
+            value = Py_NewRef(b ? Py_True : Py_False);
+            break;
+        }
+        case K_NP_INT:
+            value = PyNumber_Index(obj);
+            if (value == NULL) { PyErr_Clear(); return NULL; }
+            break;
+        case K_NP_FLOAT:
+        case K_NP_FLOAT32: {
+            double v = kind == K_NP_FLOAT && PyFloat_Check(obj) ? PyFloat_AS_DOUBLE(obj) : PyFloat_AsDouble(obj);
+            if (v == -1.0 && PyErr_Occurred()) { PyErr_Clear(); return NULL; }
+            if (!isfinite(v)) return NULL;
+            value = PyFloat_FromDouble(kind == K_NP_FLOAT32 ? f32_json_double((float)v) : v);
+            break;
+        }
+        case K_TIMEDELTA:
+            if (w->typed) {
+                if (!payload_fits(w, depth, 3)) return NULL;
+                PyObject *d = PyLong_FromLong(PyDateTime_DELTA_GET_DAYS(obj));
+                PyObject *s = PyLong_FromLong(PyDateTime_DELTA_GET_SECONDS(obj));
+                PyObject *u = PyLong_FromLong(PyDateTime_DELTA_GET_MICROSECONDS(obj));
+                if (d && s && u) value = small_dict(STR_DAYS, d, STR_SECONDS, s, STR_MICROSECONDS, u);
+                Py_XDECREF(d);
+                Py_XDECREF(s);
+                Py_XDECREF(u);
+                return value == NULL ? NULL : envelope(tag, value);
+            }
+            /* fall through: plain mode writes text */
+        default:
+            value = leaf_text(w, obj, kind, &form, &fold);
+            if (value == NULL) return NULL;
+            if (w->typed && (form != Py_None || fold)) {
+                PyObject *payload;
+                if (!payload_fits(w, depth, 1 + (form != Py_None) + fold)) { Py_DECREF(value); return NULL; }
+                if (form != Py_None)
+                    payload = small_dict(STR_ISO, value, STR_TZ, form, fold ? STR_FOLD : NULL, INT_ONE);
+                else
+                    payload = small_dict(STR_ISO, value, STR_FOLD, INT_ONE, NULL, NULL);
+                Py_DECREF(value);
+                return payload == NULL ? NULL : envelope(tag, payload);
+            }
+    }
+    if (!w->typed) return value;
+    if (!envelope_fits(w, depth)) { Py_DECREF(value); return NULL; }
+    return envelope(tag, value);
+}
+
+/* The natural form of an unregistered Enum (its value) or dataclass ({field: value}); NULL as above. */
+static PyObject *natural_form(Walker *w, PyObject *obj, int kind, PyObject *extra) {
+    if (w->strict) return NULL;
+    if (kind == K_ENUM) {
+        PyObject *v = PyObject_GetAttr(obj, STR_VALUE_);
+        if (v == NULL) PyErr_Clear();
+        return v;
+    }
+    if (kind != K_FIELDS || !PyTuple_Check(extra)) return NULL;
+    Py_ssize_t n = PyTuple_GET_SIZE(extra);
+    PyObject *d = _PyDict_NewPresized(n);
+    for (Py_ssize_t i = 0; d != NULL && i < n; i++) {
+        PyObject *name = PyTuple_GET_ITEM(extra, i), *v = PyObject_GetAttr(obj, name);
+        if (v == NULL || PyDict_SetItem(d, name, v) < 0) Py_CLEAR(d);
+        Py_XDECREF(v);
+    }
+    if (d == NULL) PyErr_Clear();
+    return d;
+}
 
 static PyObject *call_slow(Walker *w, PyObject *obj, Py_ssize_t depth) {
     PyObject *d = PyLong_FromSsize_t(depth), *r;
@@ -316,6 +615,21 @@ static PyObject *enc_value(Walker *w, PyObject *obj, Py_ssize_t depth) {
             return w->typed ? envelope(TAG_DATETIME, r) : r;
         }
     }
+    PyObject *entry = fast_entry(t);
+    if (entry != NULL) {
+        int kind = entry_kind(entry);
+        if (kind == K_ENUM || kind == K_FIELDS) {
+            PyObject *natural = natural_form(w, obj, kind, PyTuple_GET_ITEM(entry, 2));
+            Py_DECREF(entry);
+            if (natural == NULL) return call_slow(w, obj, depth);
+            r = enc_value(w, natural, depth);
+            Py_DECREF(natural);
+            return r;
+        }
+        r = kind == K_NDARRAY ? NULL : fast_leaf(w, obj, kind, PyTuple_GET_ITEM(entry, 1), depth);
+        Py_DECREF(entry);
+        if (r != NULL || PyErr_Occurred()) return r;
+    }
     return call_slow(w, obj, depth);
 }
 
@@ -400,16 +714,12 @@ static inline void grisu_round(char *buf, int len, uint64_t delta, uint64_t rest
     }
 }
 
-/* Digits of a positive finite double into buf (no sign, no point); value = digits * 10**(*K). */
-static int grisu2(double value, char *buf, int *K) {
-    uint64_t bits;
-    memcpy(&bits, &value, 8);
-    int biased_e = (int)(bits >> 52 & 0x7FF);
-    uint64_t significand = bits & ((1ULL << 52) - 1);
-    diy_fp v = biased_e ? (diy_fp){significand + (1ULL << 52), biased_e - 1075} : (diy_fp){significand, -1074};
+/* Digits of a positive finite binary float v = f * 2**e into buf (no sign, no point); value = digits * 10**(*K).
+ * lower_closer: f is a power of two above the smallest normal, so the gap below is half the gap above. */
+static int grisu2_fp(diy_fp v, int lower_closer, char *buf, int *K) {
     /* Boundaries m-, m+ of the rounding interval, on the same exponent. */
     diy_fp pl = diy_normalize((diy_fp){(v.f << 1) + 1, v.e - 1});
-    diy_fp mi = (v.f == (1ULL << 52) && biased_e > 1) ? (diy_fp){(v.f << 2) - 1, v.e - 2} : (diy_fp){(v.f << 1) - 1, v.e - 1};
+    diy_fp mi = lower_closer ? (diy_fp){(v.f << 2) - 1, v.e - 2} : (diy_fp){(v.f << 1) - 1, v.e - 1};
     mi.f <<= mi.e - pl.e;
     mi.e = pl.e;
     /* A cached power bringing the exponent into [-60, -32]. */
@@ -431,8 +741,19 @@ static int grisu2(double value, char *buf, int *K) {
     int kappa = 1, len = 0;
     for (uint32_t t = p1; t >= 10; t /= 10) kappa++;
     while (kappa > 0) {
-        uint32_t div = (uint32_t)POW10_U64[kappa - 1], d = p1 / div;
-        p1 %= div;
+        uint32_t d;
+        switch (kappa) { /* constant divisors: multiplications, not divisions */
+            case 10: d = p1 / 1000000000; p1 %= 1000000000; break;
+            case 9: d = p1 / 100000000; p1 %= 100000000; break;
+            case 8: d = p1 / 10000000; p1 %= 10000000; break;
+            case 7: d = p1 / 1000000; p1 %= 1000000; break;
+            case 6: d = p1 / 100000; p1 %= 100000; break;
+            case 5: d = p1 / 10000; p1 %= 10000; break;
+            case 4: d = p1 / 1000; p1 %= 1000; break;
+            case 3: d = p1 / 100; p1 %= 100; break;
+            case 2: d = p1 / 10; p1 %= 10; break;
+            default: d = p1; p1 = 0;
+        }
         if (d || len) buf[len++] = (char)('0' + d);
         kappa--;
         uint64_t tmp = ((uint64_t)p1 << -one.e) + p2;
@@ -458,45 +779,312 @@ static int grisu2(double value, char *buf, int *K) {
     }
 }
 
-/* JSON text for a finite double that reads back to the same bits; integral values keep a ".0". */
-static int format_double(double value, char *out) {
-    char *o = out, digits[32];
-    if (value == 0.0) {
-        if (signbit(value)) *o++ = '-';
-        memcpy(o, "0.0", 3);
-        return (int)(o - out) + 3;
+static const double EXACT_POW10[23] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
+                                       1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+
+/* c * 10**k as the nearest double. */
+static double decimal_double(uint64_t c, int k) {
+    if (c < (1ULL << 53) && k >= -22 && k <= 22) /* exact operands: one correctly rounded operation */
+        return k >= 0 ? (double)c * EXACT_POW10[k] : (double)c / EXACT_POW10[-k];
+    char text[48];
+    snprintf(text, sizeof text, "%llue%d", (unsigned long long)c, k);
+#ifdef HAVE_STRTOD_L
+    return strtod_l(text, NULL, c_locale);
+#else
+    return strtod(text, NULL);
+#endif
+}
+
+/* Does c * 10**k read back as float32 a, whose rounding interval is [lb, ub] (exact doubles)? */
+static int f32_reads_back(uint64_t c, int k, double lb, double ub, float a) {
+    double d = decimal_double(c, k);
+    if (d > lb && d < ub) return 1; /* strictly inside, since rounding to double is monotonic */
+    if (d != lb && d != ub) return 0;
+    char text[48]; /* on a boundary (or within half a double's ulp of it): ties go to even, ask strtof */
+    snprintf(text, sizeof text, "%llue%d", (unsigned long long)c, k);
+#ifdef HAVE_STRTOD_L
+    return strtof_l(text, NULL, c_locale) == a;
+#else
+    return strtof(text, NULL) == a;
+#endif
+}
+
+/* Where x (= v.f * 2**v.e, a float32) lies against the midpoint of lo * 10**k and hi * 10**k: -1 below,
+ * 0 on it, 1 above. Exact in integers when x is a short decimal (only then can it sit on the midpoint). */
+static int midpoint_side(double x, diy_fp v, uint64_t lo, uint64_t hi, int k) {
+    __int128 xi = v.f, mid = (__int128)(lo + hi); /* compare 2x with (lo + hi) * 10**k */
+    int xk = 0;
+    if (v.e >= 0 && v.e <= 39) xi <<= v.e;
+    else if (v.e < 0 && v.e >= -17) {
+        for (int i = 0; i < -v.e; i++) xi *= 5; /* x = f * 5**-e * 10**e */
+        xk = v.e;
+    } else {
+        double m = decimal_double(lo + hi, k) / 2; /* a long exact expansion: never on a short midpoint */
+        return x < m ? -1 : x > m ? 1 : 0;
     }
-    if (value < 0) {
-        *o++ = '-';
-        value = -value;
+    xi *= 2;
+    int lowest = xk < k ? xk : k;
+    for (int i = lowest; i < xk; i++) { if (xi > ((__int128)1 << 120)) return 1; xi *= 10; }
+    for (int i = lowest; i < k; i++) { if (mid > ((__int128)1 << 120)) return -1; mid *= 10; }
+    return xi < mid ? -1 : xi > mid ? 1 : 0;
+}
+
+/* A positive finite float32's shortest digits (digits * 10**K), the closest to it among the shortest (as
+ * orjson's Ryu writes them), and the double they read as. When that double rounds to another float32
+ * (7.038531e-26: double rounding), *len is 0 and the exact value is returned.
+ * Grisu2 finds digits inside the open rounding interval; a shorter decimal on its boundary (which reads back
+ * when the significand is even: 350886000 for 350886016) or in its conservative margin is looked for after. */
+static double f32_digits(float a, char *digits, int *len, int *K) {
+    uint32_t bits;
+    memcpy(&bits, &a, 4);
+    int biased_e = (int)(bits >> 23 & 0xFF);
+    uint32_t significand = bits & ((1U << 23) - 1);
+    int lower_closer = significand == 0 && biased_e > 1;
+    diy_fp v = biased_e ? (diy_fp){significand + (1U << 23), biased_e - 150} : (diy_fp){significand, -149};
+    int n = grisu2_fp(v, lower_closer, digits, K);
+    uint64_t m = 0;
+    for (int i = 0; i < n; i++) m = m * 10 + (uint64_t)(digits[i] - '0');
+    double x = (double)a, ulp = ldexp(1.0, v.e);
+    double lb = x - (lower_closer ? ulp / 4 : ulp / 2), ub = x + ulp / 2;
+    uint64_t best = m;
+    int best_k = *K;
+    for (int drop = 0; drop < n; drop++) { /* drop 0: Grisu's own length, where the closest may be a neighbour */
+        uint64_t t = m / POW10_U64[drop], chosen = 0;
+        int k = *K + drop;
+        for (uint64_t c = t > 0 ? t - 1 : 0; c <= t + 1; c++) {
+            if (c == 0 || !f32_reads_back(c, k, lb, ub, a)) continue;
+            /* the closer to x of chosen < c: which side of their midpoint x lies on; a tie goes to even */
+            int side = chosen == 0 ? 1 : midpoint_side(x, v, chosen, c, k);
+            if (side > 0 || (side == 0 && c % 2 == 0)) chosen = c;
+        }
+        if (chosen == 0) break;
+        best = chosen;
+        best_k = k;
     }
-    int K, len = grisu2(value, digits, &K), kk = len + K; /* 10**(kk-1) <= value < 10**kk */
-    if (K >= 0 && kk <= 21) {                             /* 1234e7 -> 12340000000.0 */
+    while (best % 10 == 0) {
+        best /= 10;
+        best_k++;
+    }
+    char tmp[24];
+    int len_ = 0;
+    for (uint64_t c = best; c; c /= 10) tmp[len_++] = (char)('0' + c % 10);
+    for (int i = 0; i < len_; i++) digits[i] = tmp[len_ - 1 - i];
+    *len = len_;
+    *K = best_k;
+    double d = decimal_double(best, best_k);
+    if ((float)d != a) {
+        *len = 0;
+        return x;
+    }
+    return d;
+}
+
+/* The double datason writes for a float32 (handlers.numpy._exact_short): the float32's own shortest digits
+ * read as a double, unless that double rounds to another float32, then the exact value. */
+static double f32_json_double(float x) {
+    if (x == 0.0f || !isfinite(x)) return (double)x;
+    char digits[32];
+    int len, K;
+    double d = f32_digits(fabsf(x), digits, &len, &K);
+    return signbit(x) ? -d : d;
+}
+
+/* JSON text of digits * 10**K (positive; "-" first when negative), spelled as orjson and repr() spell it:
+ * positional from 1e-5 to below 1e16 (integral values keep a ".0"), else an exponent ("1e-6", "1e+16"). */
+static int format_digits(char *out, const char *digits, int len, int K, int negative) {
+    char *o = out;
+    if (negative) *o++ = '-';
+    int kk = len + K; /* 10**(kk-1) <= value < 10**kk */
+    if (K >= 0 && kk <= 16) { /* 1234e7 -> 12340000000.0 */
         memcpy(o, digits, len);
         memset(o + len, '0', kk - len);
         o += kk;
         memcpy(o, ".0", 2);
         o += 2;
-    } else if (kk > 0 && kk <= 21) { /* 1234e-2 -> 12.34 */
+    } else if (kk > 0 && kk <= 16) { /* 1234e-2 -> 12.34 */
         memcpy(o, digits, kk);
         o[kk] = '.';
         memcpy(o + kk + 1, digits + kk, len - kk);
         o += len + 1;
-    } else if (kk > -6 && kk <= 0) { /* 1234e-6 -> 0.001234 */
+    } else if (kk > -5 && kk <= 0) { /* 1234e-6 -> 0.001234 */
         memcpy(o, "0.", 2);
         memset(o + 2, '0', -kk);
         memcpy(o + 2 - kk, digits, len);
         o += 2 - kk + len;
-    } else { /* 1234e30 -> 1.234e33 */
+    } else { /* 1234e30 -> 1.234e+33 */
         *o++ = digits[0];
         if (len > 1) {
             *o++ = '.';
             memcpy(o, digits + 1, len - 1);
             o += len - 1;
         }
-        o += sprintf(o, "e%d", kk - 1);
+        *o++ = 'e';
+        int e = kk - 1;
+        *o++ = e < 0 ? '-' : '+';
+        if (e < 0) e = -e;
+        if (e >= 100) *o++ = (char)('0' + e / 100);
+        if (e >= 10) *o++ = (char)('0' + e / 10 % 10);
+        *o++ = (char)('0' + e % 10);
     }
     return (int)(o - out);
+}
+
+/* ---- doubles: the shortest digits that read back, the closest of them (Ryu, Ulf Adams, PLDI 2018) ---- */
+#include "_ryu_tables.h"
+
+static inline uint32_t pow5bits(int32_t e) { return (uint32_t)(((e * 1217359) >> 19) + 1); } /* bitlength(5**e) */
+static inline uint32_t log10pow2(int32_t e) { return (uint32_t)((e * 78913) >> 18); }          /* floor(e log10 2) */
+static inline uint32_t log10pow5(int32_t e) { return (uint32_t)((e * 732923) >> 20); }         /* floor(e log10 5) */
+
+static inline int multiple_of_pow5(uint64_t v, uint32_t p) {
+    uint32_t count = 0;
+    while (v % 5 == 0 && count < p) { v /= 5; count++; }
+    return count >= p;
+}
+
+static inline uint64_t mul_shift(uint64_t m, const uint64_t *mul, int32_t j) { /* (m * mul) >> j, j >= 64 */
+    __uint128_t b0 = (__uint128_t)m * mul[0], b2 = (__uint128_t)m * mul[1];
+    return (uint64_t)(((b0 >> 64) + b2) >> (j - 64));
+}
+
+/* The shortest digits of a positive finite double: returns them as an integer, *exp10 its power of ten. */
+static uint64_t ryu_digits(double value, int32_t *exp10) {
+    uint64_t bits;
+    memcpy(&bits, &value, 8);
+    uint64_t mantissa = bits & ((1ULL << 52) - 1);
+    uint32_t exponent = (uint32_t)(bits >> 52 & 0x7FF);
+    int32_t e2;
+    uint64_t m2;
+    if (exponent == 0) { e2 = 1 - 1023 - 52 - 2; m2 = mantissa; }
+    else { e2 = (int32_t)exponent - 1023 - 52 - 2; m2 = (1ULL << 52) | mantissa; }
+    int accept_bounds = (m2 & 1) == 0; /* round-half-even: an even significand owns its boundaries */
+    uint64_t mv = 4 * m2;
+    uint32_t mm_shift = mantissa != 0 || exponent <= 1;
+    uint64_t vr, vp, vm;
+    int32_t e10;
+    int vm_trailing_zeros = 0, vr_trailing_zeros = 0;
+    if (e2 >= 0) {
+        uint32_t q = log10pow2(e2) - (e2 > 3);
+        e10 = (int32_t)q;
+        int32_t k = 125 + (int32_t)pow5bits((int32_t)q) - 1, i = -e2 + (int32_t)q + k;
+        vr = mul_shift(4 * m2, RYU_POW5_INV[q], i);
+        vp = mul_shift(4 * m2 + 2, RYU_POW5_INV[q], i);
+        vm = mul_shift(4 * m2 - 1 - mm_shift, RYU_POW5_INV[q], i);
+        if (q <= 21) {
+            if (mv % 5 == 0) vr_trailing_zeros = multiple_of_pow5(mv, q);
+            else if (accept_bounds) vm_trailing_zeros = multiple_of_pow5(mv - 1 - mm_shift, q);
+            else vp -= multiple_of_pow5(mv + 2, q);
+        }
+    } else {
+        uint32_t q = log10pow5(-e2) - (-e2 > 1);
+        e10 = (int32_t)q + e2;
+        int32_t i = -e2 - (int32_t)q, k = (int32_t)pow5bits(i) - 125, j = (int32_t)q - k;
+        vr = mul_shift(4 * m2, RYU_POW5[i], j);
+        vp = mul_shift(4 * m2 + 2, RYU_POW5[i], j);
+        vm = mul_shift(4 * m2 - 1 - mm_shift, RYU_POW5[i], j);
+        if (q <= 1) {
+            vr_trailing_zeros = 1; /* mv has at least q trailing zero bits */
+            if (accept_bounds) vm_trailing_zeros = mm_shift == 1;
+            else --vp;
+        } else if (q < 63) {
+            vr_trailing_zeros = (mv & ((1ULL << q) - 1)) == 0;
+        }
+    }
+    int32_t removed = 0;
+    uint64_t output;
+    if (vm_trailing_zeros || vr_trailing_zeros) { /* the general case, rare */
+        uint8_t last = 0;
+        while (vp / 10 > vm / 10) {
+            vm_trailing_zeros &= vm % 10 == 0;
+            vr_trailing_zeros &= last == 0;
+            last = (uint8_t)(vr % 10);
+            vr /= 10; vp /= 10; vm /= 10;
+            removed++;
+        }
+        if (vm_trailing_zeros) {
+            while (vm % 10 == 0) {
+                vr_trailing_zeros &= last == 0;
+                last = (uint8_t)(vr % 10);
+                vr /= 10; vp /= 10; vm /= 10;
+                removed++;
+            }
+        }
+        if (vr_trailing_zeros && last == 5 && vr % 2 == 0) last = 4; /* an exact tie: round to even */
+        output = vr + ((vr == vm && (!accept_bounds || !vm_trailing_zeros)) || last >= 5);
+    } else { /* the common case */
+        int round_up = 0;
+        if (vp / 100 > vm / 100) {
+            round_up = vr % 100 >= 50;
+            vr /= 100; vp /= 100; vm /= 100;
+            removed += 2;
+        }
+        while (vp / 10 > vm / 10) {
+            round_up = vr % 10 >= 5;
+            vr /= 10; vp /= 10; vm /= 10;
+            removed++;
+        }
+        output = vr + (vr == vm || round_up);
+    }
+    *exp10 = e10 + removed;
+    return output;
+}
+
+static const char DIGIT_PAIRS[201] = "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+                                     "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+                                     "8081828384858687888990919293949596979899";
+
+/* The decimal digits of v, two at a time (8 per step above 10**8); returns how many. out: 20 bytes. */
+static int put_digits(char *out, uint64_t v) {
+    char tmp[20], *p = tmp + 20;
+    while (v >= 100000000) {
+        uint32_t low = (uint32_t)(v % 100000000), a = low / 10000, b = low % 10000;
+        v /= 100000000;
+        p -= 8;
+        memcpy(p, DIGIT_PAIRS + 2 * (a / 100), 2);
+        memcpy(p + 2, DIGIT_PAIRS + 2 * (a % 100), 2);
+        memcpy(p + 4, DIGIT_PAIRS + 2 * (b / 100), 2);
+        memcpy(p + 6, DIGIT_PAIRS + 2 * (b % 100), 2);
+    }
+    uint32_t r = (uint32_t)v;
+    while (r >= 100) {
+        p -= 2;
+        memcpy(p, DIGIT_PAIRS + 2 * (r % 100), 2);
+        r /= 100;
+    }
+    if (r >= 10) {
+        p -= 2;
+        memcpy(p, DIGIT_PAIRS + 2 * r, 2);
+    } else {
+        *--p = (char)('0' + r);
+    }
+    int n = (int)(tmp + 20 - p);
+    memcpy(out, p, n);
+    return n;
+}
+
+/* JSON text for a finite double: the shortest digits that read back to the same bits, spelled as orjson
+ * and repr() spell them. */
+static int format_double(double value, char *out) {
+    char digits[24];
+    if (value == 0.0) {
+        if (signbit(value)) { memcpy(out, "-0.0", 4); return 4; }
+        memcpy(out, "0.0", 3);
+        return 3;
+    }
+    int32_t e;
+    uint64_t d = ryu_digits(fabs(value), &e);
+    return format_digits(out, digits, put_digits(digits, d), e, value < 0);
+}
+
+/* JSON text of a float32 as datason writes it (the number f32_json_double gives), in one digit generation. */
+static int format_float32(float x, char *out) {
+    if (x == 0.0f || !isfinite(x)) return format_double((double)x, out);
+    char digits[32];
+    int K, len;
+    double d = f32_digits(fabsf(x), digits, &len, &K);
+    if (len == 0) return format_double((double)x, out); /* the rare float32 its digits do not bring back */
+    (void)d;
+    return format_digits(out, digits, len, K, x < 0);
 }
 
 /* ---- writer: values -> JSON bytes in one pass (typed or plain), no intermediate tree ------------ */
@@ -535,9 +1123,22 @@ static inline int putc1(Writer *o, char c) {
 
 static unsigned char needs_escape[256]; /* '"', '\\' and control characters */
 
+/* Whether any of 8 bytes is '"', '\\' or a control character (SWAR; exact for the "any"). */
+static inline int special8(uint64_t x) {
+    const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+    uint64_t q = x ^ (ones * '"'), b = x ^ (ones * '\\');
+    return (((x - ones * 0x20) & ~x) | ((q - ones) & ~q) | ((b - ones) & ~b)) & highs ? 1 : 0;
+}
+
 static int write_string(Writer *o, PyObject *s) {
     Py_ssize_t n;
-    const unsigned char *p = (const unsigned char *)PyUnicode_AsUTF8AndSize(s, &n);
+    const unsigned char *p;
+    if (PyUnicode_IS_COMPACT_ASCII(s)) {
+        p = PyUnicode_1BYTE_DATA(s);
+        n = PyUnicode_GET_LENGTH(s);
+    } else {
+        p = (const unsigned char *)PyUnicode_AsUTF8AndSize(s, &n);
+    }
     if (p == NULL) {
         PyErr_Clear();
         PyObject *exc = PyObject_CallFunction(SerializationError, "s", "string is not valid Unicode (lone surrogate)");
@@ -545,9 +1146,24 @@ static int write_string(Writer *o, PyObject *s) {
         return -1;
     }
     if (grow(o, n + 2) < 0) return -1;
+    Py_ssize_t i = 0;
+    for (; i + 8 <= n; i += 8) { /* the common case: nothing to escape, one copy */
+        uint64_t x;
+        memcpy(&x, p + i, 8);
+        if (special8(x)) break;
+    }
+    while (i < n && !needs_escape[p[i]]) i++;
+    if (i == n) {
+        char *out = o->buf + o->len;
+        out[0] = '"';
+        memcpy(out + 1, p, n);
+        out[n + 1] = '"';
+        o->len += n + 2;
+        return 0;
+    }
     o->buf[o->len++] = '"';
     Py_ssize_t start = 0;
-    for (Py_ssize_t i = 0; i < n; i++) {
+    for (i = 0; i < n; i++) {
         unsigned char c = p[i];
         if (!needs_escape[c]) continue;
         if (put(o, (const char *)p + start, i - start) < 0) return -1;
@@ -571,14 +1187,25 @@ static int write_string(Writer *o, PyObject *s) {
     return putc1(o, '"');
 }
 
+/* Digits of an int64 / uint64, without snprintf. */
+static int put_u64(Writer *o, unsigned long long v, int negative) {
+    if (grow(o, 21) < 0) return -1;
+    if (negative) o->buf[o->len++] = '-';
+    o->len += put_digits(o->buf + o->len, v);
+    return 0;
+}
+
 static int write_int(Writer *o, PyObject *v) {
-    char buf[24];
-    int overflow, n;
+    int overflow;
     long long x = PyLong_AsLongLongAndOverflow(v, &overflow);
     if (overflow == 0) {
         if (x == -1 && PyErr_Occurred()) return -1;
-        n = snprintf(buf, sizeof buf, "%lld", x);
-        return put(o, buf, n);
+        return put_u64(o, x < 0 ? 0ULL - (unsigned long long)x : (unsigned long long)x, x < 0);
+    }
+    if (overflow > 0) { /* up to 2**64 - 1 */
+        unsigned long long u = PyLong_AsUnsignedLongLong(v);
+        if (!(u == (unsigned long long)-1 && PyErr_Occurred())) return put_u64(o, u, 0);
+        PyErr_Clear();
     }
     PyObject *text = PyObject_Str(v); /* a big int in plain mode (the caller checked its size) */
     if (text == NULL) return -1;
@@ -668,47 +1295,186 @@ static int write_list(Writer *o, PyObject *obj, Py_ssize_t depth) {
     return putc1(o, ']');
 }
 
-static int write_dict(Writer *o, PyObject *obj, Py_ssize_t depth) {
-    Walker *w = o->w;
-    Py_ssize_t pos = 0, i = 0;
-    PyObject *key, *item, *items = NULL;
-    if (depth > w->max_depth || PyDict_GET_SIZE(obj) > w->max_size) return write_slow(o, obj, depth);
-    while (PyDict_Next(obj, &pos, &key, &item)) { /* keys first: anything unusual goes to Python whole */
-        if (!PyUnicode_CheckExact(key) || !text_ok(key, w->max_str)) return write_slow(o, obj, depth);
+/* Key order for sort_keys: code points, as sorted() orders str (bytes compare for 1-byte strings). */
+static inline int key_less(PyObject *a, PyObject *b) {
+    if (PyUnicode_KIND(a) == PyUnicode_1BYTE_KIND && PyUnicode_KIND(b) == PyUnicode_1BYTE_KIND) {
+        Py_ssize_t na = PyUnicode_GET_LENGTH(a), nb = PyUnicode_GET_LENGTH(b);
+        int c = memcmp(PyUnicode_1BYTE_DATA(a), PyUnicode_1BYTE_DATA(b), na < nb ? na : nb);
+        return c < 0 || (c == 0 && na < nb);
     }
-    if (PyDict_Contains(obj, TYPE_KEY) || PyDict_Contains(obj, VALUE_KEY)) return write_slow(o, obj, depth);
-    if (o->sort_keys && PyDict_GET_SIZE(obj) > 1) {
-        items = PyDict_Items(obj);
-        if (items == NULL || PyList_Sort(items) < 0) { Py_XDECREF(items); return -1; }
-    }
-    if (putc1(o, '{') < 0) goto fail;
-    pos = 0;
-    while (items ? i < PyList_GET_SIZE(items) : PyDict_Next(obj, &pos, &key, &item)) {
-        if (items) {
-            key = PyTuple_GET_ITEM(PyList_GET_ITEM(items, i), 0);
-            item = PyTuple_GET_ITEM(PyList_GET_ITEM(items, i), 1);
-        }
-        if (i++ && putc1(o, ',') < 0) goto fail;
-        if (write_string(o, key) < 0 || putc1(o, ':') < 0) goto fail;
-        Py_INCREF(key);
-        Py_INCREF(item);
-        int r = write_value(o, item, depth + 1);
-        Py_DECREF(item);
-        if (r < 0) { add_key(key); Py_DECREF(key); goto fail; }
-        Py_DECREF(key);
-    }
-    Py_XDECREF(items);
-    return putc1(o, '}');
-fail:
-    Py_XDECREF(items);
-    return -1;
+    return PyUnicode_Compare(a, b) < 0;
 }
 
-static int write_envelope_text(Writer *o, const char *tag, const char *text, Py_ssize_t n) {
-    char head[64];
-    int m = snprintf(head, sizeof head, "{\"__datason_type__\":\"%s\",\"__datason_value__\":\"", tag);
-    if (put(o, head, m) < 0 || put(o, text, n) < 0) return -1;
-    return put(o, "\"}", 2);
+static inline int is_marker(PyObject *key) {
+    if (key == TYPE_KEY || key == VALUE_KEY) return 1;
+    Py_ssize_t n = PyUnicode_GET_LENGTH(key);
+    return (n == PyUnicode_GET_LENGTH(TYPE_KEY) && PyUnicode_Compare(key, TYPE_KEY) == 0) ||
+           (n == PyUnicode_GET_LENGTH(VALUE_KEY) && PyUnicode_Compare(key, VALUE_KEY) == 0);
+}
+
+#define SMALL_DICT 32
+
+static int write_dict(Writer *o, PyObject *obj, Py_ssize_t depth) {
+    Walker *w = o->w;
+    Py_ssize_t pos = 0, n = PyDict_GET_SIZE(obj), i = 0;
+    PyObject *key, *item, *small[2 * SMALL_DICT], **kv = small;
+    int r = 0;
+    if (depth > w->max_depth || n > w->max_size) return write_slow(o, obj, depth);
+    if (n > SMALL_DICT) {
+        kv = PyMem_Malloc(sizeof(PyObject *) * 2 * n);
+        if (kv == NULL) { PyErr_NoMemory(); return -1; }
+    }
+    /* Strong references to every pair (the dict may change while Python writes a value); any unusual key
+     * sends the whole dict to Python. */
+    while (i < n && PyDict_Next(obj, &pos, &key, &item)) {
+        if (!PyUnicode_CheckExact(key) || !text_ok(key, w->max_str) || is_marker(key)) {
+            for (Py_ssize_t j = 0; j < 2 * i; j++) Py_DECREF(kv[j]);
+            if (kv != small) PyMem_Free(kv);
+            return write_slow(o, obj, depth);
+        }
+        kv[2 * i] = Py_NewRef(key);
+        kv[2 * i + 1] = Py_NewRef(item);
+        i++;
+    }
+    n = i;
+    if (o->sort_keys) { /* insertion sort: dicts are small, and often already in order */
+        for (i = 1; i < n; i++) {
+            PyObject *k = kv[2 * i], *v = kv[2 * i + 1];
+            Py_ssize_t j = i;
+            while (j > 0 && key_less(k, kv[2 * (j - 1)])) {
+                kv[2 * j] = kv[2 * (j - 1)];
+                kv[2 * j + 1] = kv[2 * j - 1];
+                j--;
+            }
+            kv[2 * j] = k;
+            kv[2 * j + 1] = v;
+        }
+    }
+    r = putc1(o, '{');
+    for (i = 0; r == 0 && i < n; i++) {
+        if (i) r = putc1(o, ',');
+        if (r == 0) r = write_string(o, kv[2 * i]) < 0 || putc1(o, ':') < 0 ? -1 : 0;
+        if (r == 0 && write_value(o, kv[2 * i + 1], depth + 1) < 0) {
+            add_key(kv[2 * i]);
+            r = -1;
+        }
+    }
+    if (r == 0) r = putc1(o, '}');
+    for (i = 0; i < 2 * n; i++) Py_DECREF(kv[i]);
+    if (kv != small) PyMem_Free(kv);
+    return r;
+}
+
+/* '{"<TYPE_KEY>":"<tag>","<VALUE_KEY>":' : the start of an envelope whose payload follows. */
+static int write_envelope_head(Writer *o, PyObject *tag) {
+    if (put(o, ENVELOPE_HEAD, ENVELOPE_HEAD_LEN) < 0 || write_string(o, tag) < 0) return -1;
+    return put(o, ENVELOPE_MID, ENVELOPE_MID_LEN);
+}
+
+/* Items of a native C-order array buffer, nested per shape. */
+static int write_items(Writer *o, const char **data, char code, const Py_ssize_t *shape, int ndim) {
+    if (putc1(o, '[') < 0) return -1;
+    for (Py_ssize_t i = 0; i < shape[0]; i++) {
+        int r = 0;
+        if (i && putc1(o, ',') < 0) return -1;
+        if (ndim > 1) { r = write_items(o, data, code, shape + 1, ndim - 1); if (r < 0) return -1; continue; }
+        const char *p = *data;
+        switch (code) {
+            case '?': r = *(const unsigned char *)p ? put(o, "true", 4) : put(o, "false", 5); *data += 1; break;
+            case 'b': r = put_u64(o, (unsigned long long)(*(const int8_t *)p < 0 ? -(long long)*(const int8_t *)p : *(const int8_t *)p), *(const int8_t *)p < 0); *data += 1; break;
+            case 'B': r = put_u64(o, *(const uint8_t *)p, 0); *data += 1; break;
+            case 'h': { int16_t v; memcpy(&v, p, 2); r = put_u64(o, v < 0 ? -(long long)v : v, v < 0); *data += 2; break; }
+            case 'H': { uint16_t v; memcpy(&v, p, 2); r = put_u64(o, v, 0); *data += 2; break; }
+            case 'i': { int32_t v; memcpy(&v, p, 4); r = put_u64(o, v < 0 ? -(long long)v : v, v < 0); *data += 4; break; }
+            case 'I': { uint32_t v; memcpy(&v, p, 4); r = put_u64(o, v, 0); *data += 4; break; }
+            case 'l': case 'q': { int64_t v; memcpy(&v, p, 8); r = put_u64(o, v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v, v < 0); *data += 8; break; }
+            case 'L': case 'Q': { uint64_t v; memcpy(&v, p, 8); r = put_u64(o, v, 0); *data += 8; break; }
+            case 'f': { float v; memcpy(&v, p, 4); if ((r = grow(o, 32)) == 0) o->len += format_float32(v, o->buf + o->len); *data += 4; break; }
+            case 'd': { double v; memcpy(&v, p, 8); r = write_float(o, v); *data += 8; break; }
+        }
+        if (r < 0) return -1;
+    }
+    return putc1(o, ']');
+}
+
+/* A NumPy scalar in plain mode, written without a tree: 1 written, 0 Python writes it, -1 error. */
+static int write_np_scalar(Writer *o, PyObject *obj, int kind) {
+    if (kind == K_NP_BOOL) {
+        int b = PyObject_IsTrue(obj);
+        if (b < 0) { PyErr_Clear(); return 0; }
+        return (b ? put(o, "true", 4) : put(o, "false", 5)) < 0 ? -1 : 1;
+    }
+    if (kind == K_NP_INT) {
+        PyObject *v = PyNumber_Index(obj);
+        if (v == NULL) { PyErr_Clear(); return 0; }
+        int r = write_int(o, v);
+        Py_DECREF(v);
+        return r < 0 ? -1 : 1;
+    }
+    double v = kind == K_NP_FLOAT && PyFloat_Check(obj) ? PyFloat_AS_DOUBLE(obj) : PyFloat_AsDouble(obj);
+    if (v == -1.0 && PyErr_Occurred()) { PyErr_Clear(); return 0; }
+    if (!isfinite(v)) return 0;
+    if (grow(o, 32) < 0) return -1;
+    o->len += kind == K_NP_FLOAT32 ? format_float32((float)v, o->buf + o->len) : format_double(v, o->buf + o->len);
+    return 1;
+}
+
+/* A registered ndarray written straight from its buffer: 1 written, 0 Python writes it, -1 error.
+ * Only bool, int and float32/64 arrays of at least one dimension, native and C-ordered, all finite;
+ * typed mode only when the readable form applies (array_format, compact_threshold). */
+static int write_array(Writer *o, PyObject *obj, PyObject *tag, Py_ssize_t depth) {
+    Walker *w = o->w;
+    Py_buffer view;
+    if (PyObject_GetBuffer(obj, &view, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0) { PyErr_Clear(); return 0; }
+    const char *f = view.format;
+    char code = f != NULL && f[0] && !f[1] ? f[0] : 0;
+    static const char codes[] = "?bBhHiIlLqQfd";
+    static const int sizes[] = {1, 1, 1, 2, 2, 4, 4, 8, 8, 8, 8, 4, 8};
+    const char *at = code ? strchr(codes, code) : NULL;
+    Py_ssize_t count = view.itemsize ? view.len / view.itemsize : 0;
+    int ok = at != NULL && view.itemsize == sizes[at - codes] && view.ndim >= 1 && count <= w->max_size;
+    for (int i = 0; ok && i < view.ndim; i++) ok = view.shape[i] <= w->max_size;
+    if (ok && w->typed) ok = (w->arrays == 2 || (w->arrays == 1 && count <= w->compact_above)) &&
+                             payload_fits(w, depth, 3) && depth + 1 + view.ndim <= w->max_depth &&
+                             view.ndim <= w->max_size && w->max_str >= 16;
+    else if (ok) ok = depth + view.ndim - 1 <= w->max_depth;
+    if (ok && (code == 'f' || code == 'd')) { /* NaN and infinity: Python writes them per nan_handling */
+        for (Py_ssize_t i = 0; ok && i < count; i++) {
+            if (code == 'f') { float v; memcpy(&v, (char *)view.buf + 4 * i, 4); ok = isfinite(v); }
+            else { double v; memcpy(&v, (char *)view.buf + 8 * i, 8); ok = isfinite(v); }
+        }
+    }
+    if (!ok) { PyBuffer_Release(&view); return 0; }
+    const char *data = view.buf;
+    int r = 0;
+    if (w->typed) {
+        /* the dtype string of each buffer code in `codes` (l, L, q, Q: the 8-byte ints of Linux and Windows) */
+        static const char *const dtypes[] = {"|b1", "|i1", "|u1", "<i2", "<u2", "<i4", "<u4", "<i8", "<u8",
+                                             "<i8", "<u8", "<f4", "<f8"};
+        char dtype[8];
+        strcpy(dtype, dtypes[at - codes]);
+#if PY_BIG_ENDIAN
+        if (dtype[0] == '<') dtype[0] = '>';
+#endif
+        r = write_envelope_head(o, tag);
+        if (r == 0 && o->sort_keys) r = put(o, "{\"data\":", 8);
+        else if (r == 0) r = put(o, "{\"dtype\":\"", 10) < 0 || put(o, dtype, 3) < 0 || put(o, "\",\"shape\":[", 11) < 0 ? -1 : 0;
+        if (r == 0 && o->sort_keys) {
+            r = write_items(o, &data, code, view.shape, view.ndim);
+            if (r == 0) r = put(o, ",\"dtype\":\"", 10) < 0 || put(o, dtype, 3) < 0 || put(o, "\",\"shape\":[", 11) < 0 ? -1 : 0;
+        }
+        for (int i = 0; r == 0 && i < view.ndim; i++) {
+            if (i) r = putc1(o, ',');
+            if (r == 0) r = put_u64(o, (unsigned long long)view.shape[i], 0);
+        }
+        if (r == 0) r = putc1(o, ']');
+        if (r == 0 && !o->sort_keys) r = put(o, ",\"data\":", 8) < 0 || write_items(o, &data, code, view.shape, view.ndim) < 0 ? -1 : 0;
+        if (r == 0) r = put(o, "}}", 2);
+    } else {
+        r = write_items(o, &data, code, view.shape, view.ndim);
+    }
+    PyBuffer_Release(&view);
+    return r < 0 ? -1 : 1;
 }
 
 static int write_value(Writer *o, PyObject *obj, Py_ssize_t depth) {
@@ -738,27 +1504,57 @@ static int write_value(Writer *o, PyObject *obj, Py_ssize_t depth) {
         return r;
     }
     if ((PyObject *)t == UUID_TYPE && w->max_str >= 36 && (!w->tag_uuid || envelope_fits(w, depth))) {
-        PyObject *text = uuid_text(obj);
-        if (text == NULL) return -1;
-        const char *s = (const char *)PyUnicode_1BYTE_DATA(text);
-        if (w->tag_uuid) r = write_envelope_text(o, "uuid.UUID", s, 36);
-        else r = putc1(o, '"') < 0 || put(o, s, 36) < 0 || putc1(o, '"') < 0 ? -1 : 0;
-        Py_DECREF(text);
-        return r;
+        char text[38];
+        if (put_uuid(text + 1, obj) < 0) return -1;
+        text[0] = text[37] = '"';
+        if (w->tag_uuid) return write_envelope_head(o, TAG_UUID) < 0 || put(o, text, 38) < 0 ? -1 : putc1(o, '}');
+        return put(o, text, 38);
     }
     if (t == PyDateTimeAPI->DateTimeType && w->iso_dates && !PyDateTime_DATE_GET_FOLD(obj) && w->max_str >= 32 &&
         (!w->typed || envelope_fits(w, depth))) {
         PyObject *tz = PyDateTime_DATE_GET_TZINFO(obj);
         if (tz == Py_None || tz == PyDateTime_TimeZone_UTC) {
-            PyObject *text = iso_datetime(obj, tz != Py_None);
-            if (text == NULL) return -1;
-            const char *s = (const char *)PyUnicode_1BYTE_DATA(text);
-            Py_ssize_t n = PyUnicode_GET_LENGTH(text);
-            if (w->typed) r = write_envelope_text(o, "datetime", s, n);
-            else r = putc1(o, '"') < 0 || put(o, s, n) < 0 || putc1(o, '"') < 0 ? -1 : 0;
-            Py_DECREF(text);
-            return r;
+            char text[48], *e = put_iso(text + 1, obj);
+            if (tz != Py_None) { memcpy(e, "+00:00", 6); e += 6; }
+            text[0] = *e++ = '"';
+            if (w->typed) return write_envelope_head(o, TAG_DATETIME) < 0 || put(o, text, e - text) < 0 ? -1 : putc1(o, '}');
+            return put(o, text, e - text);
         }
+    }
+    PyObject *entry = fast_entry(t);
+    if (entry != NULL) {
+        int kind = entry_kind(entry);
+        PyObject *tag = PyTuple_GET_ITEM(entry, 1);
+        if (kind == K_ENUM || kind == K_FIELDS) {
+            PyObject *natural = natural_form(w, obj, kind, PyTuple_GET_ITEM(entry, 2));
+            if (natural != NULL) {
+                Py_DECREF(entry);
+                r = write_value(o, natural, depth);
+                Py_DECREF(natural);
+                return r;
+            }
+        } else if (!w->typed && kind >= K_NP_BOOL && kind <= K_NP_FLOAT32) {
+            r = write_np_scalar(o, obj, kind);
+            if (r != 0) {
+                Py_DECREF(entry);
+                return r < 0 ? -1 : 0;
+            }
+        } else if (kind == K_NDARRAY) {
+            r = write_array(o, obj, tag, depth);
+            if (r != 0) {
+                Py_DECREF(entry);
+                return r < 0 ? -1 : 0;
+            }
+        } else {
+            PyObject *tree = fast_leaf(w, obj, kind, tag, depth);
+            if (tree != NULL || PyErr_Occurred()) {
+                Py_DECREF(entry);
+                r = tree == NULL ? -1 : write_json(o, tree);
+                Py_XDECREF(tree);
+                return r;
+            }
+        }
+        Py_DECREF(entry);
     }
     return write_slow(o, obj, depth);
 }
@@ -793,14 +1589,106 @@ static PyObject *call2(PyObject *fn, PyObject *node, Py_ssize_t depth) {
     return r;
 }
 
-/* The common envelopes decoded in C: UUID and datetime with a string payload. NULL, no error: not handled. */
-static PyObject *fast_tag(Reviver *w, PyObject *tag, PyObject *payload) {
-    PyObject *r = NULL;
-    if (!PyUnicode_CheckExact(tag) || !PyUnicode_CheckExact(payload) || PyUnicode_GET_LENGTH(payload) > w->max_str)
-        return NULL;
-    if (tag == TAG_UUID || PyUnicode_Compare(tag, TAG_UUID) == 0) r = uuid_from_text(payload);
-    else if (tag == TAG_DATETIME || PyUnicode_Compare(tag, TAG_DATETIME) == 0)
+/* A datetime from {"iso", "tz"?, "fold"?} (handlers.builtins._dec_datetime): the wall time of iso in the zone
+ * ZoneInfo(tz), with fold; NULL (error cleared by the caller) for any other form. */
+static PyObject *datetime_from_fields(PyObject *payload, PyObject *zoneinfo) {
+    PyObject *iso = NULL, *key = NULL, *fold = NULL, *k, *v, *value, *tz, *r;
+    Py_ssize_t pos = 0;
+    while (PyDict_Next(payload, &pos, &k, &v)) {
+        if (!PyUnicode_CheckExact(k)) return NULL;
+        if (PyUnicode_Compare(k, STR_ISO) == 0) iso = v;
+        else if (PyUnicode_Compare(k, STR_TZ) == 0) key = v;
+        else if (PyUnicode_Compare(k, STR_FOLD) == 0) fold = v;
+        else return NULL;
+    }
+    if (iso == NULL || !PyUnicode_CheckExact(iso) || (key != NULL && !PyUnicode_CheckExact(key))) return NULL;
+    long f = 0;
+    if (fold != NULL) {
+        if (!PyLong_CheckExact(fold)) return NULL;
+        f = PyLong_AsLong(fold);
+        if (f != 0 && f != 1) return NULL;
+    }
+    value = PyObject_CallOneArg(FROMISOFORMAT, iso);
+    if (value == NULL) return NULL;
+    tz = key != NULL ? PyObject_CallOneArg(zoneinfo, key) : Py_NewRef(PyDateTime_DATE_GET_TZINFO(value));
+    if (tz == NULL) { Py_DECREF(value); return NULL; }
+    r = PyDateTimeAPI->DateTime_FromDateAndTimeAndFold(
+        PyDateTime_GET_YEAR(value), PyDateTime_GET_MONTH(value), PyDateTime_GET_DAY(value),
+        PyDateTime_DATE_GET_HOUR(value), PyDateTime_DATE_GET_MINUTE(value), PyDateTime_DATE_GET_SECOND(value),
+        PyDateTime_DATE_GET_MICROSECOND(value), tz, (int)f, PyDateTimeAPI->DateTimeType);
+    Py_DECREF(value);
+    Py_DECREF(tz);
+    return r;
+}
+
+/* A timedelta from {"days", "seconds", "microseconds"} of ints (missing parts 0); NULL for any other form. */
+static PyObject *timedelta_from_fields(PyObject *payload) {
+    PyObject *names[3] = {STR_DAYS, STR_SECONDS, STR_MICROSECONDS};
+    int parts[3] = {0, 0, 0};
+    Py_ssize_t found = 0;
+    for (int i = 0; i < 3; i++) {
+        PyObject *v = PyDict_GetItemWithError(payload, names[i]);
+        if (v == NULL) { if (PyErr_Occurred()) return NULL; continue; }
+        if (!PyLong_CheckExact(v)) return NULL;
+        int overflow;
+        long x = PyLong_AsLongAndOverflow(v, &overflow);
+        if (overflow || x > 999999999L || x < -999999999L) return NULL;
+        parts[i] = (int)x;
+        found++;
+    }
+    /* Any other key goes to Python: it revives the whole payload first (and may fail on it). */
+    if (found != PyDict_GET_SIZE(payload)) return NULL;
+    return PyDateTimeAPI->Delta_FromDelta(parts[0], parts[1], parts[2], 1, PyDateTimeAPI->DeltaType);
+}
+
+/* Envelopes decoded in C: UUID and datetime strings, and the tags registered with register_tag.
+ * NULL, no error: not handled here (the Python walker decides, and words any error). */
+static PyObject *fast_tag(Reviver *w, PyObject *tag, PyObject *payload, Py_ssize_t depth) {
+    PyObject *r = NULL, *entry;
+    if (!PyUnicode_CheckExact(tag)) return NULL;
+    if (PyUnicode_CheckExact(payload) && PyUnicode_GET_LENGTH(payload) > w->max_str) return NULL;
+    if (PyDict_CheckExact(payload) && (depth + 1 > w->max_depth || w->max_size < 3 || w->max_str < 64)) return NULL;
+    if (PyUnicode_CheckExact(payload) && (tag == TAG_UUID || PyUnicode_Compare(tag, TAG_UUID) == 0)) {
+        r = uuid_from_text(payload);
+    } else if (PyUnicode_CheckExact(payload) && (tag == TAG_DATETIME || PyUnicode_Compare(tag, TAG_DATETIME) == 0)) {
         r = PyObject_CallOneArg(FROMISOFORMAT, payload);
+    } else if ((entry = PyDict_GetItemWithError(fast_tags, tag)) != NULL) {
+        Py_INCREF(entry);
+        int kind = (int)PyLong_AsLong(PyTuple_GET_ITEM(entry, 0));
+        PyObject *extra = PyTuple_GET_ITEM(entry, 1), *pt = (PyObject *)Py_TYPE(payload);
+        switch (kind) {
+            case K_DATETIME:
+                if (pt == (PyObject *)&PyDict_Type) r = datetime_from_fields(payload, extra);
+                break;
+            case K_TIMEDELTA:
+                if (pt == (PyObject *)&PyDict_Type) r = timedelta_from_fields(payload);
+                break;
+            case K_DATE: case K_TIME: case K_STR: /* extra: the constructor from the string */
+                if (pt == (PyObject *)&PyUnicode_Type) r = PyObject_CallOneArg(extra, payload);
+                break;
+            case K_NP_BOOL: /* extra: the scalar type */
+                if (pt == (PyObject *)&PyBool_Type) r = PyObject_CallOneArg(extra, payload);
+                break;
+            case K_NP_INT: { /* extra: (type, min, max) */
+                if (pt != (PyObject *)&PyLong_Type || !PyTuple_Check(extra)) break;
+                if (PyObject_RichCompareBool(payload, PyTuple_GET_ITEM(extra, 1), Py_GE) == 1 &&
+                    PyObject_RichCompareBool(payload, PyTuple_GET_ITEM(extra, 2), Py_LE) == 1)
+                    r = PyObject_CallOneArg(PyTuple_GET_ITEM(extra, 0), payload);
+                break;
+            }
+            case K_NP_FLOAT: case K_NP_FLOAT32: { /* extra: the scalar type */
+                if (pt != (PyObject *)&PyFloat_Type && pt != (PyObject *)&PyLong_Type) break;
+                double v = PyFloat_AsDouble(payload);
+                if (v == -1.0 && PyErr_Occurred()) break;
+                if (kind == K_NP_FLOAT32 && isfinite(v) && isinf((float)v)) break; /* out of range: Python says so */
+                PyObject *f = PyFloat_FromDouble(v);
+                if (f != NULL) r = PyObject_CallOneArg(extra, f);
+                Py_XDECREF(f);
+                break;
+            }
+        }
+        Py_DECREF(entry);
+    }
     if (r == NULL) PyErr_Clear(); /* not the common form: the Python walker decides (and words any error) */
     return r;
 }
@@ -809,7 +1697,7 @@ static PyObject *dec_tagged(Reviver *w, PyObject *node, Py_ssize_t depth) {
     PyObject *tag = PyDict_GetItemWithError(node, TYPE_KEY);
     PyObject *payload = PyDict_GetItemWithError(node, VALUE_KEY);
     if (tag != NULL && payload != NULL) {
-        PyObject *r = fast_tag(w, tag, payload);
+        PyObject *r = fast_tag(w, tag, payload, depth);
         if (r != NULL) return r;
     }
     return call2(w->tagged, node, depth);
@@ -878,12 +1766,46 @@ static PyObject *dec_dict(Reviver *w, PyObject *node, Py_ssize_t depth) {
     return out;
 }
 
+enum { AUTO_DATES = 1, AUTO_UUIDS = 2, AUTO_NUMBERS = 4 };
+
+/* auto mode (decoder.Decoder.string): a UUID or ISO datetime hidden in a plain string, else the string.
+ * Numbers (aggressive) and non-ASCII text that a pattern could match go to Python. */
+static PyObject *auto_string(Reviver *w, PyObject *s, Py_ssize_t depth) {
+    Py_ssize_t n = PyUnicode_GET_LENGTH(s);
+    int flags = w->auto_mode;
+    if (!PyUnicode_IS_ASCII(s)) /* \d matches other scripts' digits, and int() reads them */
+        return flags & (AUTO_DATES | AUTO_NUMBERS) ? call2(w->slow, s, depth) : Py_NewRef(s);
+    const unsigned char *c = PyUnicode_1BYTE_DATA(s);
+    if ((flags & AUTO_UUIDS) && n == 36) {
+        PyObject *u = uuid_from_text(s);
+        if (u != NULL) return u;
+        if (PyErr_Occurred()) return NULL;
+    }
+    if ((flags & AUTO_DATES) && n >= 16 && n <= 40) {
+        static const char pattern[] = "dddd-dd-ddTdd:dd";
+        int match = 1;
+        for (int i = 0; match && i < 16; i++) {
+            char p = pattern[i];
+            match = p == 'd' ? (c[i] >= '0' && c[i] <= '9') : p == 'T' ? (c[i] == 'T' || c[i] == ' ') : c[i] == p;
+        }
+        if (match) {
+            PyObject *d = PyObject_CallOneArg(FROMISOFORMAT, s);
+            if (d != NULL || !PyErr_ExceptionMatches(PyExc_ValueError)) return d;
+            PyErr_Clear();
+            return Py_NewRef(s);
+        }
+    }
+    if ((flags & AUTO_NUMBERS) && n <= 64 && n > 0 && (c[0] == '-' || (c[0] >= '0' && c[0] <= '9')))
+        return call2(w->slow, s, depth);
+    return Py_NewRef(s);
+}
+
 static PyObject *dec_value(Reviver *w, PyObject *node, Py_ssize_t depth) {
     PyTypeObject *t = Py_TYPE(node);
     PyObject *r;
     if (t == &PyUnicode_Type) {
-        if (w->auto_mode || PyUnicode_GET_LENGTH(node) > w->max_str) return call2(w->slow, node, depth);
-        return Py_NewRef(node);
+        if (PyUnicode_GET_LENGTH(node) > w->max_str) return call2(w->slow, node, depth);
+        return w->auto_mode ? auto_string(w, node, depth) : Py_NewRef(node);
     }
     if (t == &PyLong_Type || t == &PyFloat_Type || t == &PyBool_Type || node == Py_None) return Py_NewRef(node);
     if (t == &PyList_Type || t == &PyDict_Type) {
@@ -1277,7 +2199,7 @@ static PyObject *parse_object(Parser *ps, Py_ssize_t depth, int raw) {
     if (dict == NULL && count == 2 && kinds == 3 && kind0 != 0) {
         /* An envelope: {TYPE_KEY: tag, VALUE_KEY: payload}, in either order. */
         PyObject *tag = kind0 == 1 ? v[0] : v[1], *payload = kind0 == 1 ? v[1] : v[0];
-        r = fast_tag(ps->w, tag, payload);
+        r = fast_tag(ps->w, tag, payload, depth);
         if (r != NULL) goto done;
     }
     if (dict == NULL) {
@@ -1469,8 +2391,8 @@ static PyObject *plain_native(PyObject *self, PyObject *args) {
 
 static int Walker_init(Walker *w, PyObject *args, PyObject *kw) {
     PyObject *slow;
-    if (!PyArg_ParseTuple(args, "Onnnppp", &slow, &w->max_depth, &w->max_size, &w->max_str, &w->typed,
-                          &w->tag_uuid, &w->iso_dates))
+    if (!PyArg_ParseTuple(args, "Onnnppppin", &slow, &w->max_depth, &w->max_size, &w->max_str, &w->typed,
+                          &w->tag_uuid, &w->iso_dates, &w->strict, &w->arrays, &w->compact_above))
         return -1;
     Py_XSETREF(w->slow, Py_NewRef(slow));
     return 0;
@@ -1478,7 +2400,7 @@ static int Walker_init(Walker *w, PyObject *args, PyObject *kw) {
 
 static int Reviver_init(Reviver *w, PyObject *args, PyObject *kw) {
     PyObject *slow, *tagged;
-    if (!PyArg_ParseTuple(args, "OOnnnpp", &slow, &tagged, &w->max_depth, &w->max_size, &w->max_str,
+    if (!PyArg_ParseTuple(args, "OOnnnpi", &slow, &tagged, &w->max_depth, &w->max_size, &w->max_str,
                           &w->in_place, &w->auto_mode))
         return -1;
     Py_XSETREF(w->slow, Py_NewRef(slow));
@@ -1486,8 +2408,22 @@ static int Reviver_init(Reviver *w, PyObject *args, PyObject *kw) {
     return 0;
 }
 
-static int Walker_traverse(Walker *w, visitproc visit, void *arg) { Py_VISIT(w->slow); return 0; }
-static int Walker_clear(Walker *w) { Py_CLEAR(w->slow); return 0; }
+static int Walker_traverse(Walker *w, visitproc visit, void *arg) {
+    Py_VISIT(w->slow);
+    for (int i = 0; i < TZ_CACHE; i++) {
+        Py_VISIT(w->tz_obj[i]);
+        Py_VISIT(w->tz_form[i]);
+    }
+    return 0;
+}
+static int Walker_clear(Walker *w) {
+    Py_CLEAR(w->slow);
+    for (int i = 0; i < TZ_CACHE; i++) {
+        Py_CLEAR(w->tz_obj[i]);
+        Py_CLEAR(w->tz_form[i]);
+    }
+    return 0;
+}
 static void Walker_dealloc(Walker *w) {
     PyObject_GC_UnTrack(w);
     Walker_clear(w);
@@ -1546,11 +2482,75 @@ static Py_ssize_t slot_offset(PyObject *type, PyObject *name) {
     return def->type == T_OBJECT_EX ? def->offset : 0;
 }
 
+/* '<prefix>"<key>":' as UTF-8, for the writer's envelopes. */
+static char *key_prefix(const char *prefix, PyObject *key, Py_ssize_t *len) {
+    Py_ssize_t n;
+    const char *text = PyUnicode_AsUTF8AndSize(key, &n);
+    if (text == NULL) return NULL;
+    for (Py_ssize_t i = 0; i < n; i++)
+        if (needs_escape[(unsigned char)text[i]]) { PyErr_SetString(PyExc_ValueError, "marker key needs escaping"); return NULL; }
+    size_t p = strlen(prefix);
+    char *out = PyMem_Malloc(p + n + 4);
+    if (out == NULL) { PyErr_NoMemory(); return NULL; }
+    memcpy(out, prefix, p);
+    out[p] = '"';
+    memcpy(out + p + 1, text, n);
+    memcpy(out + p + 1 + n, "\":", 2);
+    *len = (Py_ssize_t)(p + n + 3);
+    return out;
+}
+
+static int kind_code(PyObject *name) {
+    for (int k = 1; k < K_COUNT; k++)
+        if (PyUnicode_CompareWithASCIIString(name, KIND_NAMES[k]) == 0) return k;
+    PyErr_Format(PyExc_ValueError, "unknown fast kind %R", name);
+    return -1;
+}
+
+/* register_type(type, kind, tag, extra): the walker writes exact instances of type itself. */
+static PyObject *register_type(PyObject *self, PyObject *args) {
+    PyObject *type, *name, *tag, *extra;
+    if (!PyArg_ParseTuple(args, "O!UOO", &PyType_Type, &type, &name, &tag, &extra)) return NULL;
+    int kind = kind_code(name);
+    if (kind < 0) return NULL;
+    PyObject *entry = Py_BuildValue("(iOO)", kind, tag, extra);
+    if (entry == NULL || PyDict_SetItem(fast_types, type, entry) < 0) { Py_XDECREF(entry); return NULL; }
+    Py_DECREF(entry);
+    Py_RETURN_NONE;
+}
+
+/* register_tag(tag, kind, extra): the reviver decodes envelopes of tag itself. */
+static PyObject *register_tag(PyObject *self, PyObject *args) {
+    PyObject *tag, *name, *extra;
+    if (!PyArg_ParseTuple(args, "UUO", &tag, &name, &extra)) return NULL;
+    int kind = kind_code(name);
+    if (kind < 0) return NULL;
+    PyObject *entry = Py_BuildValue("(iO)", kind, extra);
+    if (entry == NULL || PyDict_SetItem(fast_tags, tag, entry) < 0) { Py_XDECREF(entry); return NULL; }
+    Py_DECREF(entry);
+    Py_RETURN_NONE;
+}
+
+static PyObject *clear_types(PyObject *self, PyObject *unused) {
+    PyDict_Clear(fast_types);
+    PyDict_Clear(fast_tags);
+    Py_RETURN_NONE;
+}
+
 static PyObject *configure(PyObject *self, PyObject *args) {
-    PyObject *err, *derr, *serr, *encerr, *seg, *tk, *vk, *uuid_type, *safe, *fromiso, *raw;
-    if (!PyArg_ParseTuple(args, "OOOOOUUOOOO", &err, &derr, &serr, &encerr, &seg, &tk, &vk, &uuid_type, &safe,
-                          &fromiso, &raw))
+    PyObject *err, *derr, *serr, *encerr, *seg, *tk, *vk, *uuid_type, *safe, *fromiso, *raw, *tag_uuid, *tag_dt;
+    if (!PyArg_ParseTuple(args, "OOOOOUUOOOOUU", &err, &derr, &serr, &encerr, &seg, &tk, &vk, &uuid_type, &safe,
+                          &fromiso, &raw, &tag_uuid, &tag_dt))
         return NULL;
+    Py_XSETREF(TAG_UUID, PyUnicode_InternFromString(PyUnicode_AsUTF8(tag_uuid)));
+    Py_XSETREF(TAG_DATETIME, PyUnicode_InternFromString(PyUnicode_AsUTF8(tag_dt)));
+    if (TAG_UUID == NULL || TAG_DATETIME == NULL) return NULL;
+    char *head = key_prefix("{", tk, &ENVELOPE_HEAD_LEN), *mid = key_prefix(",", vk, &ENVELOPE_MID_LEN);
+    if (head == NULL || mid == NULL) { PyMem_Free(head); PyMem_Free(mid); return NULL; }
+    PyMem_Free(ENVELOPE_HEAD);
+    PyMem_Free(ENVELOPE_MID);
+    ENVELOPE_HEAD = head;
+    ENVELOPE_MID = mid;
     Py_XSETREF(RAW_JSON_TYPE, Py_NewRef(raw));
     Py_XSETREF(SerializationError, Py_NewRef(encerr));
     Py_XSETREF(DatasonError, Py_NewRef(err));
@@ -1587,6 +2587,9 @@ static PyMethodDef module_methods[] = {
     {"format_float", format_float, METH_O, "The JSON text dumps writes for a finite float (for tests)."},
     {"configure", configure, METH_VARARGS, "Hand the module datason's constants and classes."},
     {"plain_native", plain_native, METH_VARARGS, "plain_native(obj, max_depth, max_size, max_str) -> bool"},
+    {"register_type", register_type, METH_VARARGS, "register_type(type, kind, tag, extra): C writes the type."},
+    {"register_tag", register_tag, METH_VARARGS, "register_tag(tag, kind, extra): C decodes the tag."},
+    {"clear_types", clear_types, METH_NOARGS, "Forget every registered type and tag (the registry changed)."},
     {NULL}};
 
 static struct PyModuleDef moduledef = {PyModuleDef_HEAD_INIT, "datason._speedups", NULL, -1, module_methods};
@@ -1605,8 +2608,26 @@ PyMODINIT_FUNC PyInit__speedups(void) {
     c_locale = newlocale(LC_ALL_MASK, "C", (locale_t)0);
 #endif
     if (PyType_Ready(&WalkerType) < 0 || PyType_Ready(&ReviverType) < 0) return NULL;
-    TAG_UUID = PyUnicode_InternFromString("uuid.UUID");
-    TAG_DATETIME = PyUnicode_InternFromString("datetime");
+    INT_ONE = PyLong_FromLong(1);
+    fast_types = PyDict_New();
+    fast_tags = PyDict_New();
+    if (INT_ONE == NULL || fast_types == NULL || fast_tags == NULL) return NULL;
+#define INTERN(var, text) if ((var = PyUnicode_InternFromString(text)) == NULL) return NULL
+    INTERN(STR_UTCOFFSET, "utcoffset");
+    INTERN(STR_TZNAME, "tzname");
+    INTERN(STR_KEY, "key");
+    INTERN(STR_ZONE, "zone");
+    INTERN(STR_VALUE_, "_value_");
+    INTERN(STR_ISO, "iso");
+    INTERN(STR_TZ, "tz");
+    INTERN(STR_FOLD, "fold");
+    INTERN(STR_DAYS, "days");
+    INTERN(STR_SECONDS, "seconds");
+    INTERN(STR_MICROSECONDS, "microseconds");
+    INTERN(STR_DTYPE, "dtype");
+    INTERN(STR_SHAPE, "shape");
+    INTERN(STR_UTC, "UTC");
+#undef INTERN
     STR_INT = PyUnicode_InternFromString("int");
     STR_IS_SAFE = PyUnicode_InternFromString("is_safe");
     STR_ISOFORMAT = PyUnicode_InternFromString("isoformat");
@@ -1618,7 +2639,7 @@ PyMODINIT_FUNC PyInit__speedups(void) {
         Py_XDECREF(one);
         Py_SETREF(INT_LIMIT, lim);
     }
-    if (!STR_DATA || !TAG_UUID || !TAG_DATETIME || !STR_INT || !STR_IS_SAFE || !STR_ISOFORMAT || !INT_LIMIT) return NULL;
+    if (!STR_DATA || !STR_INT || !STR_IS_SAFE || !STR_ISOFORMAT || !INT_LIMIT) return NULL;
     m = PyModule_Create(&moduledef);
     if (m == NULL) return NULL;
     if (PyModule_AddObjectRef(m, "Walker", (PyObject *)&WalkerType) < 0 ||

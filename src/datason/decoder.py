@@ -15,6 +15,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+from ._native import register_decode
 from ._native import speedups as _speedups
 from .config import SerializationConfig
 from .engine import read
@@ -70,8 +71,10 @@ class Decoder:
         self.value: Callable[[Any, int], Any] = self.py_value
         self._reviver: Any = None
         if _speedups is not None:
+            # auto mode's flags: 1 dates, 2 UUIDs, 4 numbers (0: strings stay strings, as string() leaves them)
+            flags = self.dates | self.uuids << 1 | self.numbers << 2
             self._reviver = _speedups.Reviver(
-                self.py_value, self.tagged, self.max_depth, self.max_size, self.max_str, in_place, auto
+                self.py_value, self.tagged, self.max_depth, self.max_size, self.max_str, in_place, flags
             )
             self.value = self._reviver.value
 
@@ -174,7 +177,10 @@ class Decoder:
             elif not self._parsing:  # the handler reads it raw: count it as the C parser would have
                 check_tree(payload, depth + 1, self.max_depth, self.max_size, self.max_str)
             ctx.depth = depth + 1
-            return handler.decode(payload, ctx)
+            value = handler.decode(payload, ctx)
+            if handler.native is not None and self._reviver is not None:
+                register_decode(tag, handler)  # C decodes the next ones itself
+            return value
         except DatasonError as exc:
             if exc.type_name is None:
                 exc.type_name = tag

@@ -14,6 +14,7 @@ import enum
 from collections.abc import Callable
 from typing import Any
 
+from ._native import register_encode, register_natural
 from ._native import speedups as _speedups
 from .config import SerializationConfig
 from .engine import write
@@ -69,6 +70,9 @@ class Encoder:
                 self.typed,
                 self.typed and not self.plain_tags,
                 config.date_format == "iso",
+                config.strict,
+                {"auto": 1, "readable": 2}.get(config.array_format, 0),
+                config.compact_threshold,
             )
             self.value = walker.value
         self.ctx._value = self.value
@@ -203,6 +207,8 @@ class Encoder:
         handler = REGISTRY.for_type(t)
         if handler is None:
             return self.unregistered(obj, t, depth)
+        if handler.native is not None and self._walker is not None:
+            register_encode(t, handler)  # C writes the next ones itself
         if self.strict and (handler.untagged or (t not in handler.types and not handler.keeps_class)):
             raise SerializationError("strict mode: this type would not round-trip; register it", type_name=type_name(t))
         ctx, outer = self.ctx, self.ctx.depth
@@ -237,12 +243,19 @@ class Encoder:
     def unregistered(self, obj: Any, t: type, depth: int) -> Any:
         """Natural JSON for unregistered Enums, dataclasses and builtin subclasses (refused in strict mode)."""
         natural: Any
+        fast = self._walker is not None and not self.strict  # C writes the next ones itself
         if isinstance(obj, enum.Enum):
             natural = obj.value
+            if fast:
+                register_natural(t, None)
         elif is_dataclass_type(t):
             natural = dataclass_fields(obj)
+            if fast:
+                register_natural(t, tuple(natural))
         elif hasattr(t, "__attrs_attrs__"):  # an attrs class: its fields, as attrs.asdict(recurse=False)
             natural = {a.name: getattr(obj, a.name) for a in t.__attrs_attrs__}
+            if fast:
+                register_natural(t, tuple(natural))
         else:
             for base in _BUILTIN_BASES:
                 if isinstance(obj, base):  # type: ignore[arg-type]

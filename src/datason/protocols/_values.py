@@ -25,7 +25,6 @@ import numpy as np
 from ..api import dumpb, loads
 from ..config import SerializationConfig, get_api_config
 from ..errors import DeserializationError, SecurityError, path_segment
-from ..fastpath import plain_dumpb
 from ..limits import check_tree
 
 __all__ = [
@@ -56,13 +55,7 @@ _NULLABLE = frozenset({int, float, _NONE})
 _MAX_NDIM = 64  # NumPy's limit; also stops a self-referencing list handed in as a dict
 _JSON_NAMES = {dict: "object", list: "array", str: "string", int: "number", float: "number", bool: "boolean"}
 _MAX_ERROR_TEXT = 65536
-_FAST_NODES = 256  # containers' items ``write`` looks at before it leaves a document to the encoder
 _DERIVED: dict[tuple[int, str], tuple[SerializationConfig, SerializationConfig]] = {}
-# Native dtypes whose plain form is orjson's own output (float16/32 get datason's exact shortest digits instead)
-_ORJSON_DTYPES = frozenset(
-    np.dtype(name)
-    for name in ("bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "float64")
-)
 
 
 def json_type(value: Any) -> str:
@@ -257,70 +250,10 @@ def check_cells(rows: int, columns: int, config: SerializationConfig, path: str)
 def write(obj: Any, config: SerializationConfig, *, orient: str = "records") -> bytes:
     """``obj`` as strict plain JSON bytes under ``config``'s limits; DataFrames in ``orient``, keys in order.
 
-    JSON types alone take datason's own fast path (``plain_dumpb``: its C check, then orjson). A small
-    envelope that also holds bool / int / float64 ndarrays (what most other responses are) is handed to
-    orjson directly: datason's plain form hands exactly those values to orjson itself (the same JSON values,
-    NaN as ``null``), and ``_orjson_ready`` checks the same limits first. Anything else goes through
-    ``datason.dumpb``, which also raises the errors, with their paths.
+    ``datason.dumpb`` in plain mode: JSON types alone go to orjson after datason's C check, anything else
+    (NumPy arrays and scalars, datetimes, ...) through the C writer, which also raises the errors, with paths.
     """
-    cfg = _plain(config, orient)
-    if not cfg.ensure_ascii:
-        native = plain_dumpb(obj, cfg, sort_keys=False)  # JSON types only: datason's own C check, then orjson
-        if native is not None:
-            if len(native) > cfg.max_bytes:
-                raise SecurityError(f"document larger than max_bytes={cfg.max_bytes}", type_name=type_label(obj))
-            return native
-    if not cfg.ensure_ascii and _orjson_ready(obj, cfg):
-        import orjson
-
-        try:
-            out = orjson.dumps(obj, option=orjson.OPT_SERIALIZE_NUMPY)
-        except orjson.JSONEncodeError:  # a lone surrogate: the encoder names it
-            pass
-        else:
-            if len(out) > cfg.max_bytes:
-                raise SecurityError(f"document larger than max_bytes={cfg.max_bytes}", type_name=type_label(obj))
-            return out
-    return dumpb(obj, cfg, sort_keys=False)
-
-
-def _orjson_ready(obj: Any, cfg: SerializationConfig) -> bool:
-    """Whether ``obj`` holds only what orjson writes as datason's plain form does, within the limits.
-
-    Looks at most ``_FAST_NODES`` containers and items: a bigger document takes the encoder at once.
-    """
-    budget = _FAST_NODES
-    stack: list[tuple[Any, int]] = [(obj, 1)]
-    while stack:
-        node, depth = stack.pop()
-        t = type(node)
-        if t is str:
-            if len(node) > cfg.max_string_length:
-                return False
-        elif t is int:
-            if not -(2**63) <= node < 2**64:
-                return False
-        elif t is float or t is bool or node is None:
-            pass
-        elif t is np.ndarray:
-            if node.dtype not in _ORJSON_DTYPES or not node.ndim or node.size > cfg.max_size:
-                return False
-            if not node.flags.c_contiguous:
-                return False
-        elif t is dict or t is list or t is tuple:
-            budget -= len(node)
-            if budget < 0 or depth > cfg.max_depth or len(node) > cfg.max_size:
-                return False
-            if t is dict:
-                for key in node:
-                    if type(key) is not str or len(key) > cfg.max_string_length or key.startswith("__datason"):
-                        return False  # datason's marker keys: the encoder decides
-                stack.extend((item, depth + 1) for item in node.values())
-            else:
-                stack.extend((item, depth + 1) for item in node)
-        else:
-            return False
-    return True
+    return dumpb(obj, _plain(config, orient), sort_keys=False)
 
 
 def _plain(config: SerializationConfig, orient: str) -> SerializationConfig:

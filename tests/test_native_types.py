@@ -1,0 +1,300 @@
+"""The C accelerator writes and reads the registered types (NumPy scalars and arrays, datetimes in any time
+zone, dates, times, timedeltas, Decimals, unregistered Enums and dataclasses) exactly as the pure-Python
+walkers do: same trees, same JSON values, same errors, same decoded values, in typed and plain mode."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import decimal
+import enum
+import json
+import struct
+import zoneinfo
+from typing import Any
+
+import numpy as np
+import pytest
+from dateutil import tz as dateutil_tz
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import datason
+from datason._native import speedups
+from datason.config import SerializationConfig, get_api_config
+from datason.errors import DatasonError
+from datason.registry import REGISTRY
+from tests.conftest import assert_same
+from tests.test_properties import python_walkers
+
+pytestmark = pytest.mark.skipif(speedups is None, reason="the C accelerator is not built")
+
+API = get_api_config()
+CONFIGS = {
+    "typed": None,
+    "api": API,
+    "typed-sorted": SerializationConfig(sort_keys=True),
+    "readable-arrays": SerializationConfig(array_format="readable"),
+    "plain-unsorted": SerializationConfig(include_type_hints=False),
+    "strict": SerializationConfig(strict=True),
+    "unix-dates": SerializationConfig(include_type_hints=False, date_format="unix"),
+}
+SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+class Color(enum.Enum):
+    RED = "red"
+    BLUE = 2
+
+
+class Level(enum.IntEnum):
+    LOW = 1
+    HIGH = 10
+
+
+class Kind(str, enum.Enum):  # noqa: UP042 - the mixin form users write
+    A = "a"
+
+
+@dataclasses.dataclass
+class Point:
+    x: float
+    y: Any
+    label: str = "p"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Frozen:
+    when: dt.datetime
+    amount: decimal.Decimal
+
+
+INT_TYPES = [np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16, np.uint32, np.uint64]
+ZONES = [zoneinfo.ZoneInfo(k) for k in ("Europe/Paris", "America/St_Johns", "Asia/Kolkata", "UTC", "Pacific/Chatham")]
+
+
+def _int_scalar(t: Any) -> Any:
+    info = np.iinfo(t)
+    return st.integers(int(info.min), int(info.max)).map(t)
+
+
+float32_bits = st.integers(0, 2**32 - 1).map(lambda b: np.frombuffer(struct.pack("<I", b), np.float32)[0])
+float64_bits = st.integers(0, 2**64 - 1).map(lambda b: np.frombuffer(struct.pack("<Q", b), np.float64)[0])
+numpy_scalars = st.one_of(
+    st.booleans().map(np.bool_),
+    *(_int_scalar(t) for t in INT_TYPES),
+    float32_bits,
+    st.floats(width=32).map(np.float32),
+    float64_bits,
+    st.floats().map(np.float64),
+    st.floats(width=16).map(np.float16),
+    st.builds(complex, st.floats(width=32), st.floats(width=32)).map(np.complex64),
+)
+array_dtypes = st.sampled_from(["?", "i1", "u1", "i2", "u2", "i4", "u4", "i8", "u8", "f4", "f8", "f2", ">f4", "c8"])
+shapes = st.lists(st.integers(0, 4), min_size=0, max_size=3).map(tuple)
+
+
+@st.composite
+def arrays(draw: Any) -> np.ndarray:
+    dtype = np.dtype(draw(array_dtypes))
+    shape = draw(shapes)
+    size = int(np.prod(shape)) if shape else 1
+    raw = draw(st.binary(min_size=size * dtype.itemsize, max_size=size * dtype.itemsize))
+    a = np.frombuffer(raw, dtype=dtype).reshape(shape).copy()
+    if dtype.kind == "b":
+        a = a.view("u1").astype(bool).reshape(shape)
+    if draw(st.booleans()) and a.ndim == 2:
+        a = a.T  # not C-contiguous: Python writes it
+    return a
+
+
+fixed_offsets = st.builds(
+    lambda m, s, us: dt.timezone(dt.timedelta(minutes=m, seconds=s, microseconds=us)),
+    st.integers(-1439, 1439),
+    st.sampled_from([0, 0, 0, 30]),
+    st.sampled_from([0, 0, 0, 0, 1]),
+)
+timezones = st.one_of(
+    st.none(),
+    st.just(dt.UTC),
+    fixed_offsets,
+    st.builds(
+        lambda m, n: dt.timezone(dt.timedelta(minutes=m), n), st.integers(-600, 600), st.sampled_from(["X", "CET"])
+    ),
+    st.sampled_from(ZONES),
+    st.sampled_from([dateutil_tz.gettz("Europe/Paris"), dateutil_tz.tzoffset("X", 3600), dateutil_tz.tzutc()]),
+)
+datetimes = st.builds(
+    lambda d, fold: d.replace(fold=fold), st.datetimes(timezones=timezones), st.sampled_from([0, 0, 0, 1])
+)
+leaves = st.one_of(
+    numpy_scalars,
+    arrays(),
+    datetimes,
+    st.dates(),
+    st.times(),
+    st.times(timezones=st.one_of(st.none(), fixed_offsets)),
+    st.timedeltas(),
+    st.sampled_from([dt.timedelta.max, dt.timedelta.min, dt.timedelta(microseconds=-1)]),
+    st.decimals(allow_nan=True, allow_infinity=True),
+    st.sampled_from(list(Color) + list(Level) + list(Kind)),
+    st.builds(Point, st.floats(allow_nan=False), st.one_of(st.none(), st.floats(width=32).map(np.float32))),
+    st.builds(Frozen, st.datetimes(timezones=st.sampled_from(ZONES)), st.decimals(allow_nan=False, places=2)),
+    st.uuids(),
+    st.text(max_size=5),
+)
+values = st.recursive(
+    leaves,
+    lambda children: st.one_of(
+        st.lists(children, max_size=4), st.dictionaries(st.text(max_size=4), children, max_size=4)
+    ),
+    max_leaves=12,
+)
+
+
+def _outcome(call: Any) -> Any:
+    """The call's result, or the datason error's kind, reason and path."""
+    try:
+        return ("ok", call())
+    except DatasonError as exc:
+        return ("error", type(exc).__name__, exc.path, exc.type_name)
+
+
+def _same_outcome(c: Any, py: Any, *, parse: bool = False, order_free: bool = False) -> None:
+    """Same result, or the same error. ``order_free``: with sort_keys the C writer meets a dict's values in key
+    order, the reference in insertion order, so when a value holds two faults each may report a different one."""
+    assert c[0] == py[0], (c, py)
+    if c[0] == "error":
+        assert c[1] == py[1] if order_free else c == py, (c, py)
+    elif parse:  # texts may differ in float spelling, never in what they say
+        _same(json.loads(c[1]), json.loads(py[1]))
+    else:
+        _same(c[1], py[1])
+
+
+def _same(got: Any, want: Any, path: str = "$") -> None:
+    """assert_same, with NumPy arrays and scalars compared by type, dtype, shape and bytes."""
+    assert type(got) is type(want), f"{path}: {type(got).__name__} != {type(want).__name__}"
+    if isinstance(want, np.ndarray):
+        assert (got.dtype.str, got.shape) == (want.dtype.str, want.shape), path
+        assert got.tobytes() == want.tobytes(), path
+    elif isinstance(want, np.generic):
+        assert got.dtype == want.dtype and got.tobytes() == want.tobytes(), path
+    elif isinstance(want, dict):
+        assert list(got) == list(want), path
+        for key in want:
+            _same(got[key], want[key], f"{path}[{key!r}]")
+    elif isinstance(want, list | tuple):
+        assert len(got) == len(want), path
+        for i, (g, w) in enumerate(zip(got, want, strict=True)):
+            _same(g, w, f"{path}[{i}]")
+    else:
+        assert_same(got, want, path)
+
+
+@SETTINGS
+@given(value=values)
+def test_c_and_python_agree_on_registered_types(value: Any) -> None:
+    for name, config in CONFIGS.items():
+        for sort_keys in (False, True):
+            c = _outcome(lambda config=config, sort_keys=sort_keys: datason.dumps(value, config, sort_keys=sort_keys))
+            py = python_walkers(
+                lambda config=config, sort_keys=sort_keys: _outcome(
+                    lambda: datason.dumps(value, config, sort_keys=sort_keys)
+                )
+            )
+            _same_outcome(c, py, parse=True, order_free=sort_keys)
+            if c[0] == "ok" and sort_keys:  # key order is part of sort_keys' promise
+                assert list(_keys(json.loads(c[1]))) == list(_keys(json.loads(py[1]))), name
+        c_tree = _outcome(lambda config=config: datason.serialize(value, config))
+        _same_outcome(c_tree, python_walkers(lambda config=config: _outcome(lambda: datason.serialize(value, config))))
+        if c[0] == "ok":
+            text = c[1]
+            _same_outcome(
+                _outcome(lambda config=config, text=text: datason.loads(text, config)),
+                python_walkers(lambda config=config, text=text: _outcome(lambda: datason.loads(text, config))),
+            )
+            plain = json.loads(text)
+            _same_outcome(
+                _outcome(lambda config=config, plain=plain: datason.auto_deserialize(plain, config)),
+                python_walkers(
+                    lambda config=config, plain=plain: _outcome(lambda: datason.auto_deserialize(plain, config))
+                ),
+            )
+
+
+def _keys(node: Any) -> Any:
+    if isinstance(node, dict):
+        for k, v in node.items():
+            yield k
+            yield from _keys(v)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _keys(item)
+
+
+@SETTINGS
+@given(value=values)
+def test_typed_round_trip_of_registered_types(value: Any) -> None:
+    """What the C path writes, it reads back to the same types and bits (dataclasses and enums come back as their
+    natural form, as documented)."""
+    try:
+        text = datason.dumps(value)
+    except DatasonError:
+        return
+    _same(datason.loads(text), python_walkers(lambda: datason.loads(text)))
+
+
+def test_float32_digits_match_the_reference_on_many_bit_patterns() -> None:
+    """Every float32 is written as the Python reference writes it (its shortest digits, or the exact double in
+    the rare double-rounding case), through scalars and through arrays."""
+    rng = np.random.default_rng(20261207)
+    bits = np.concatenate(
+        [
+            rng.integers(0, 2**32, 200_000, dtype=np.uint64).astype(np.uint32),
+            np.arange(0, 2**16, dtype=np.uint32),  # subnormals
+            np.arange(0x7F7F0000, 0x7F800000, dtype=np.uint32),  # the largest finite values
+            np.array([0x1C0B0E11, 0x00800000, 0x7F7FFFFF, 0x80000001], dtype=np.uint32),
+        ]
+    )
+    values = bits.view(np.float32)
+    values = values[np.isfinite(values)]
+    datason.dumps([np.float32(1), np.zeros(1, np.float32)], API)  # the first of a type registers it with C
+    c_text = datason.dumps(values, API)
+    py_text = python_walkers(lambda: datason.dumps(values, API))
+    c_numbers, py_numbers = json.loads(c_text), json.loads(py_text)
+    assert c_numbers == py_numbers
+    assert np.array_equal(
+        np.array(c_numbers, dtype=np.float64).astype(np.float32).view(np.uint32), values.view(np.uint32)
+    )
+    sample = [np.float32(v) for v in values[:2000]]
+    assert json.loads(datason.dumps(sample, API)) == py_numbers[:2000]
+
+
+def test_registry_change_takes_effect_for_c_written_types() -> None:
+    """A user handler registered for a type C already writes replaces the built-in form at once."""
+    value = {"amount": decimal.Decimal("1.10"), "when": dt.date(2024, 1, 2)}
+    assert json.loads(datason.dumps(value, API)) == {"amount": "1.10", "when": "2024-01-02"}
+    builtin = REGISTRY.for_type(decimal.Decimal)
+    assert builtin is not None
+    datason.register_type(
+        decimal.Decimal,
+        tag="test.Cents",
+        encode=lambda d: int(d * 100),
+        decode=lambda p: decimal.Decimal(p) / 100,
+        replace=True,
+    )
+    try:
+        assert json.loads(datason.dumps(value, API)) == {"amount": 110, "when": "2024-01-02"}
+        assert datason.loads(datason.dumps(value)) == value
+    finally:
+        REGISTRY.add(builtin, replace=True)
+    assert json.loads(datason.dumps(value, API)) == {"amount": "1.10", "when": "2024-01-02"}
+
+
+def test_strict_mode_never_writes_natural_forms_from_c() -> None:
+    datason.dumps([Color.RED, Point(1.0, 2)], API)  # registers both with the accelerator
+    strict = SerializationConfig(strict=True)
+    for value in (Color.RED, Point(1.0, 2)):
+        with pytest.raises(DatasonError, match="strict mode"):
+            datason.dumps([value], strict)
