@@ -24,8 +24,8 @@ venv: $(STAMP)
 tools: $(TOOLS)
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests benchmarks examples fuzz
-	$(BIN)/ruff format --check src tests benchmarks examples fuzz
+	$(BIN)/ruff check src tests benchmarks examples fuzz tools
+	$(BIN)/ruff format --check src tests benchmarks examples fuzz tools
 	$(BIN)/lint-imports
 
 typecheck: $(STAMP)
@@ -101,6 +101,11 @@ bench-serving: $(STAMP) $(TOOLS)
 .PHONY: bench-protocols
 bench-protocols: $(STAMP) $(FRAMEWORKS_STAMP) $(MLSERVER_STAMP)
 	$(BIN)/python benchmarks/protocols.py --output docs/benchmarks.md
+
+# Payload shapes vs orjson and msgspec, ratios per row (docs/benchmarks.md, shapes block).
+.PHONY: bench-shapes
+bench-shapes: $(STAMP)
+	$(BIN)/python benchmarks/shapes.py --output docs/benchmarks.md
 
 # The long fuzz campaign (the short one runs inside `make test`); see fuzz/README.md.
 FUZZ_SECONDS ?= 600
