@@ -61,8 +61,12 @@ def register_encode(cls: type, handler: TypeHandler) -> None:
 
 def register_natural(cls: type, fields: tuple[str, ...] | None) -> None:
     """The walker writes an unregistered Enum's value (``fields`` None) or a dataclass's ``fields`` itself."""
-    if speedups is not None:
-        speedups.register_type(cls, "enum" if fields is None else "fields", None, fields)
+    if speedups is None:
+        return
+    if fields is None:
+        speedups.register_type(cls, "enum", None, None)
+    elif all(type(name) is str and name not in (TYPE_KEY, VALUE_KEY) for name in fields):
+        speedups.register_type(cls, "fields", None, (fields, tuple(sorted(fields))))
 
 
 def register_decode(tag: str, handler: TypeHandler) -> None:
@@ -89,6 +93,8 @@ def _decode_extra(handler: TypeHandler) -> Any:
         return cls  # the type built from its text (Decimal)
     if kind in ("np_bool", "np_float", "np_float32"):
         return cls
+    if kind == "ndarray":
+        return cls  # numpy.ndarray(shape, dtype, buffer=...): C fills the buffer from a readable body
     if kind == "np_int":
         import numpy as np  # loaded: a NumPy handler exists
 

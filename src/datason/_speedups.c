@@ -505,7 +505,8 @@ static PyObject *natural_form(Walker *w, PyObject *obj, int kind, PyObject *extr
         if (v == NULL) PyErr_Clear();
         return v;
     }
-    if (kind != K_FIELDS || !PyTuple_Check(extra)) return NULL;
+    if (kind != K_FIELDS || !PyTuple_Check(extra) || PyTuple_GET_SIZE(extra) != 2) return NULL;
+    extra = PyTuple_GET_ITEM(extra, 0); /* the names in field order (then sorted: for the writer) */
     Py_ssize_t n = PyTuple_GET_SIZE(extra);
     PyObject *d = _PyDict_NewPresized(n);
     for (Py_ssize_t i = 0; d != NULL && i < n; i++) {
@@ -640,144 +641,7 @@ static PyObject *Walker_encode(Walker *w, PyObject *const *args, Py_ssize_t narg
     return enc_value(w, args[0], depth);
 }
 
-/* ---- floats: shortest round-trip text (Grisu2, after Loitsch 2010 and RapidJSON's dtoa) ----------- */
-/* Grisu2 always yields digits that read back to the same double; in rare cases it is one digit longer
- * than the shortest. Cached powers: 10**(-348 + 8*i) as a 64-bit significand and binary exponent,
- * rounded to nearest (generated with exact rational arithmetic). */
-
-typedef struct {
-    uint64_t f;
-    int e;
-} diy_fp;
-
-static const uint64_t CACHED_F[87] = {
-    0xfa8fd5a0081c0288ULL, 0xbaaee17fa23ebf76ULL, 0x8b16fb203055ac76ULL,
-    0xcf42894a5dce35eaULL, 0x9a6bb0aa55653b2dULL, 0xe61acf033d1a45dfULL,
-    0xab70fe17c79ac6caULL, 0xff77b1fcbebcdc4fULL, 0xbe5691ef416bd60cULL,
-    0x8dd01fad907ffc3cULL, 0xd3515c2831559a83ULL, 0x9d71ac8fada6c9b5ULL,
-    0xea9c227723ee8bcbULL, 0xaecc49914078536dULL, 0x823c12795db6ce57ULL,
-    0xc21094364dfb5637ULL, 0x9096ea6f3848984fULL, 0xd77485cb25823ac7ULL,
-    0xa086cfcd97bf97f4ULL, 0xef340a98172aace5ULL, 0xb23867fb2a35b28eULL,
-    0x84c8d4dfd2c63f3bULL, 0xc5dd44271ad3cdbaULL, 0x936b9fcebb25c996ULL,
-    0xdbac6c247d62a584ULL, 0xa3ab66580d5fdaf6ULL, 0xf3e2f893dec3f126ULL,
-    0xb5b5ada8aaff80b8ULL, 0x87625f056c7c4a8bULL, 0xc9bcff6034c13053ULL,
-    0x964e858c91ba2655ULL, 0xdff9772470297ebdULL, 0xa6dfbd9fb8e5b88fULL,
-    0xf8a95fcf88747d94ULL, 0xb94470938fa89bcfULL, 0x8a08f0f8bf0f156bULL,
-    0xcdb02555653131b6ULL, 0x993fe2c6d07b7facULL, 0xe45c10c42a2b3b06ULL,
-    0xaa242499697392d3ULL, 0xfd87b5f28300ca0eULL, 0xbce5086492111aebULL,
-    0x8cbccc096f5088ccULL, 0xd1b71758e219652cULL, 0x9c40000000000000ULL,
-    0xe8d4a51000000000ULL, 0xad78ebc5ac620000ULL, 0x813f3978f8940984ULL,
-    0xc097ce7bc90715b3ULL, 0x8f7e32ce7bea5c70ULL, 0xd5d238a4abe98068ULL,
-    0x9f4f2726179a2245ULL, 0xed63a231d4c4fb27ULL, 0xb0de65388cc8ada8ULL,
-    0x83c7088e1aab65dbULL, 0xc45d1df942711d9aULL, 0x924d692ca61be758ULL,
-    0xda01ee641a708deaULL, 0xa26da3999aef774aULL, 0xf209787bb47d6b85ULL,
-    0xb454e4a179dd1877ULL, 0x865b86925b9bc5c2ULL, 0xc83553c5c8965d3dULL,
-    0x952ab45cfa97a0b3ULL, 0xde469fbd99a05fe3ULL, 0xa59bc234db398c25ULL,
-    0xf6c69a72a3989f5cULL, 0xb7dcbf5354e9beceULL, 0x88fcf317f22241e2ULL,
-    0xcc20ce9bd35c78a5ULL, 0x98165af37b2153dfULL, 0xe2a0b5dc971f303aULL,
-    0xa8d9d1535ce3b396ULL, 0xfb9b7cd9a4a7443cULL, 0xbb764c4ca7a44410ULL,
-    0x8bab8eefb6409c1aULL, 0xd01fef10a657842cULL, 0x9b10a4e5e9913129ULL,
-    0xe7109bfba19c0c9dULL, 0xac2820d9623bf429ULL, 0x80444b5e7aa7cf85ULL,
-    0xbf21e44003acdd2dULL, 0x8e679c2f5e44ff8fULL, 0xd433179d9c8cb841ULL,
-    0x9e19db92b4e31ba9ULL, 0xeb96bf6ebadf77d9ULL, 0xaf87023b9bf0ee6bULL};
-static const int16_t CACHED_E[87] = {
-    -1220, -1193, -1166, -1140, -1113, -1087, -1060, -1034, -1007, -980, -954, -927,
-    -901, -874, -847, -821, -794, -768, -741, -715, -688, -661, -635, -608,
-    -582, -555, -529, -502, -475, -449, -422, -396, -369, -343, -316, -289,
-    -263, -236, -210, -183, -157, -130, -103, -77, -50, -24, 3, 30,
-    56, 83, 109, 136, 162, 189, 216, 242, 269, 295, 322, 348,
-    375, 402, 428, 455, 481, 508, 534, 561, 588, 614, 641, 667,
-    694, 720, 747, 774, 800, 827, 853, 880, 907, 933, 960, 986,
-    1013, 1039, 1066};
-static const uint64_t POW10_U64[20] = {1ULL, 10ULL, 100ULL, 1000ULL, 10000ULL, 100000ULL, 1000000ULL, 10000000ULL,
-                                       100000000ULL, 1000000000ULL, 10000000000ULL, 100000000000ULL,
-                                       1000000000000ULL, 10000000000000ULL, 100000000000000ULL,
-                                       1000000000000000ULL, 10000000000000000ULL, 100000000000000000ULL,
-                                       1000000000000000000ULL, 10000000000000000000ULL};
-
-static inline diy_fp diy_mul(diy_fp x, diy_fp y) {
-    __uint128_t p = (__uint128_t)x.f * y.f;
-    uint64_t h = (uint64_t)(p >> 64), l = (uint64_t)p;
-    if (l & (1ULL << 63)) h++; /* round */
-    return (diy_fp){h, x.e + y.e + 64};
-}
-
-static inline diy_fp diy_normalize(diy_fp x) {
-    int s = __builtin_clzll(x.f);
-    return (diy_fp){x.f << s, x.e - s};
-}
-
-static inline void grisu_round(char *buf, int len, uint64_t delta, uint64_t rest, uint64_t ten_kappa, uint64_t wp_w) {
-    while (rest < wp_w && delta - rest >= ten_kappa && (rest + ten_kappa < wp_w || wp_w - rest > rest + ten_kappa - wp_w)) {
-        buf[len - 1]--;
-        rest += ten_kappa;
-    }
-}
-
-/* Digits of a positive finite binary float v = f * 2**e into buf (no sign, no point); value = digits * 10**(*K).
- * lower_closer: f is a power of two above the smallest normal, so the gap below is half the gap above. */
-static int grisu2_fp(diy_fp v, int lower_closer, char *buf, int *K) {
-    /* Boundaries m-, m+ of the rounding interval, on the same exponent. */
-    diy_fp pl = diy_normalize((diy_fp){(v.f << 1) + 1, v.e - 1});
-    diy_fp mi = lower_closer ? (diy_fp){(v.f << 2) - 1, v.e - 2} : (diy_fp){(v.f << 1) - 1, v.e - 1};
-    mi.f <<= mi.e - pl.e;
-    mi.e = pl.e;
-    /* A cached power bringing the exponent into [-60, -32]. */
-    double dk = (-61 - pl.e) * 0.30102999566398114 + 347;
-    int k = (int)dk;
-    if (dk - k > 0.0) k++;
-    unsigned index = (unsigned)((k >> 3) + 1);
-    *K = -(-348 + (int)(index << 3));
-    diy_fp c = {CACHED_F[index], CACHED_E[index]};
-    diy_fp W = diy_mul(diy_normalize(v), c), Wp = diy_mul(pl, c), Wm = diy_mul(mi, c);
-    Wm.f++;
-    Wp.f--;
-    uint64_t delta = Wp.f - Wm.f;
-    /* Digit generation. */
-    diy_fp one = {1ULL << -Wp.e, Wp.e};
-    uint64_t wp_w = Wp.f - W.f;
-    uint32_t p1 = (uint32_t)(Wp.f >> -one.e);
-    uint64_t p2 = Wp.f & (one.f - 1);
-    int kappa = 1, len = 0;
-    for (uint32_t t = p1; t >= 10; t /= 10) kappa++;
-    while (kappa > 0) {
-        uint32_t d;
-        switch (kappa) { /* constant divisors: multiplications, not divisions */
-            case 10: d = p1 / 1000000000; p1 %= 1000000000; break;
-            case 9: d = p1 / 100000000; p1 %= 100000000; break;
-            case 8: d = p1 / 10000000; p1 %= 10000000; break;
-            case 7: d = p1 / 1000000; p1 %= 1000000; break;
-            case 6: d = p1 / 100000; p1 %= 100000; break;
-            case 5: d = p1 / 10000; p1 %= 10000; break;
-            case 4: d = p1 / 1000; p1 %= 1000; break;
-            case 3: d = p1 / 100; p1 %= 100; break;
-            case 2: d = p1 / 10; p1 %= 10; break;
-            default: d = p1; p1 = 0;
-        }
-        if (d || len) buf[len++] = (char)('0' + d);
-        kappa--;
-        uint64_t tmp = ((uint64_t)p1 << -one.e) + p2;
-        if (tmp <= delta) {
-            *K += kappa;
-            grisu_round(buf, len, delta, tmp, POW10_U64[kappa] << -one.e, wp_w);
-            return len;
-        }
-    }
-    for (;;) {
-        p2 *= 10;
-        delta *= 10;
-        char d = (char)(p2 >> -one.e);
-        if (d || len) buf[len++] = (char)('0' + d);
-        p2 &= one.f - 1;
-        kappa--;
-        if (p2 < delta) {
-            *K += kappa;
-            int i = -kappa;
-            grisu_round(buf, len, delta, p2, one.f, wp_w * (i < 20 ? POW10_U64[i] : 0));
-            return len;
-        }
-    }
-}
+/* ---- floats: the shortest digits that read back, spelled as orjson and repr() spell them ---------- */
 
 static const double EXACT_POW10[23] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
                                        1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
@@ -793,100 +657,6 @@ static double decimal_double(uint64_t c, int k) {
 #else
     return strtod(text, NULL);
 #endif
-}
-
-/* Does c * 10**k read back as float32 a, whose rounding interval is [lb, ub] (exact doubles)? */
-static int f32_reads_back(uint64_t c, int k, double lb, double ub, float a) {
-    double d = decimal_double(c, k);
-    if (d > lb && d < ub) return 1; /* strictly inside, since rounding to double is monotonic */
-    if (d != lb && d != ub) return 0;
-    char text[48]; /* on a boundary (or within half a double's ulp of it): ties go to even, ask strtof */
-    snprintf(text, sizeof text, "%llue%d", (unsigned long long)c, k);
-#ifdef HAVE_STRTOD_L
-    return strtof_l(text, NULL, c_locale) == a;
-#else
-    return strtof(text, NULL) == a;
-#endif
-}
-
-/* Where x (= v.f * 2**v.e, a float32) lies against the midpoint of lo * 10**k and hi * 10**k: -1 below,
- * 0 on it, 1 above. Exact in integers when x is a short decimal (only then can it sit on the midpoint). */
-static int midpoint_side(double x, diy_fp v, uint64_t lo, uint64_t hi, int k) {
-    __int128 xi = v.f, mid = (__int128)(lo + hi); /* compare 2x with (lo + hi) * 10**k */
-    int xk = 0;
-    if (v.e >= 0 && v.e <= 39) xi <<= v.e;
-    else if (v.e < 0 && v.e >= -17) {
-        for (int i = 0; i < -v.e; i++) xi *= 5; /* x = f * 5**-e * 10**e */
-        xk = v.e;
-    } else {
-        double m = decimal_double(lo + hi, k) / 2; /* a long exact expansion: never on a short midpoint */
-        return x < m ? -1 : x > m ? 1 : 0;
-    }
-    xi *= 2;
-    int lowest = xk < k ? xk : k;
-    for (int i = lowest; i < xk; i++) { if (xi > ((__int128)1 << 120)) return 1; xi *= 10; }
-    for (int i = lowest; i < k; i++) { if (mid > ((__int128)1 << 120)) return -1; mid *= 10; }
-    return xi < mid ? -1 : xi > mid ? 1 : 0;
-}
-
-/* A positive finite float32's shortest digits (digits * 10**K), the closest to it among the shortest (as
- * orjson's Ryu writes them), and the double they read as. When that double rounds to another float32
- * (7.038531e-26: double rounding), *len is 0 and the exact value is returned.
- * Grisu2 finds digits inside the open rounding interval; a shorter decimal on its boundary (which reads back
- * when the significand is even: 350886000 for 350886016) or in its conservative margin is looked for after. */
-static double f32_digits(float a, char *digits, int *len, int *K) {
-    uint32_t bits;
-    memcpy(&bits, &a, 4);
-    int biased_e = (int)(bits >> 23 & 0xFF);
-    uint32_t significand = bits & ((1U << 23) - 1);
-    int lower_closer = significand == 0 && biased_e > 1;
-    diy_fp v = biased_e ? (diy_fp){significand + (1U << 23), biased_e - 150} : (diy_fp){significand, -149};
-    int n = grisu2_fp(v, lower_closer, digits, K);
-    uint64_t m = 0;
-    for (int i = 0; i < n; i++) m = m * 10 + (uint64_t)(digits[i] - '0');
-    double x = (double)a, ulp = ldexp(1.0, v.e);
-    double lb = x - (lower_closer ? ulp / 4 : ulp / 2), ub = x + ulp / 2;
-    uint64_t best = m;
-    int best_k = *K;
-    for (int drop = 0; drop < n; drop++) { /* drop 0: Grisu's own length, where the closest may be a neighbour */
-        uint64_t t = m / POW10_U64[drop], chosen = 0;
-        int k = *K + drop;
-        for (uint64_t c = t > 0 ? t - 1 : 0; c <= t + 1; c++) {
-            if (c == 0 || !f32_reads_back(c, k, lb, ub, a)) continue;
-            /* the closer to x of chosen < c: which side of their midpoint x lies on; a tie goes to even */
-            int side = chosen == 0 ? 1 : midpoint_side(x, v, chosen, c, k);
-            if (side > 0 || (side == 0 && c % 2 == 0)) chosen = c;
-        }
-        if (chosen == 0) break;
-        best = chosen;
-        best_k = k;
-    }
-    while (best % 10 == 0) {
-        best /= 10;
-        best_k++;
-    }
-    char tmp[24];
-    int len_ = 0;
-    for (uint64_t c = best; c; c /= 10) tmp[len_++] = (char)('0' + c % 10);
-    for (int i = 0; i < len_; i++) digits[i] = tmp[len_ - 1 - i];
-    *len = len_;
-    *K = best_k;
-    double d = decimal_double(best, best_k);
-    if ((float)d != a) {
-        *len = 0;
-        return x;
-    }
-    return d;
-}
-
-/* The double datason writes for a float32 (handlers.numpy._exact_short): the float32's own shortest digits
- * read as a double, unless that double rounds to another float32, then the exact value. */
-static double f32_json_double(float x) {
-    if (x == 0.0f || !isfinite(x)) return (double)x;
-    char digits[32];
-    int len, K;
-    double d = f32_digits(fabsf(x), digits, &len, &K);
-    return signbit(x) ? -d : d;
 }
 
 /* JSON text of digits * 10**K (positive; "-" first when negative), spelled as orjson and repr() spell it:
@@ -1074,6 +844,126 @@ static int format_double(double value, char *out) {
     int32_t e;
     uint64_t d = ryu_digits(fabs(value), &e);
     return format_digits(out, digits, put_digits(digits, d), e, value < 0);
+}
+
+/* ---- float32: its own shortest digits (Ryu's f2s), as orjson writes a float32 ------------------------- */
+
+static inline uint32_t mul_shift32(uint32_t m, uint64_t factor, int32_t shift) { /* (m * factor) >> shift */
+    uint64_t low = (uint64_t)m * (uint32_t)factor, high = (uint64_t)m * (factor >> 32);
+    return (uint32_t)(((low >> 32) + high) >> (shift - 32));
+}
+
+static inline int multiple_of_pow5_32(uint32_t v, uint32_t p) {
+    uint32_t count = 0;
+    while (v % 5 == 0 && count < p) { v /= 5; count++; }
+    return count >= p;
+}
+
+/* The shortest digits of a positive finite float32 (as an integer), *exp10 their power of ten. */
+static uint32_t ryu_digits32(float value, int32_t *exp10) {
+    uint32_t bits;
+    memcpy(&bits, &value, 4);
+    uint32_t mantissa = bits & ((1U << 23) - 1), exponent = bits >> 23 & 0xFF;
+    int32_t e2;
+    uint32_t m2;
+    if (exponent == 0) { e2 = 1 - 127 - 23 - 2; m2 = mantissa; }
+    else { e2 = (int32_t)exponent - 127 - 23 - 2; m2 = (1U << 23) | mantissa; }
+    int accept_bounds = (m2 & 1) == 0;
+    uint32_t mv = 4 * m2, mp = 4 * m2 + 2, mm_shift = mantissa != 0 || exponent <= 1, mm = 4 * m2 - 1 - mm_shift;
+    uint32_t vr, vp, vm;
+    int32_t e10;
+    int vm_trailing_zeros = 0, vr_trailing_zeros = 0;
+    uint8_t last = 0;
+    if (e2 >= 0) {
+        uint32_t q = log10pow2(e2);
+        e10 = (int32_t)q;
+        int32_t k = 59 + (int32_t)pow5bits((int32_t)q) - 1, i = -e2 + (int32_t)q + k;
+        vr = mul_shift32(mv, RYU_F32_POW5_INV[q], i);
+        vp = mul_shift32(mp, RYU_F32_POW5_INV[q], i);
+        vm = mul_shift32(mm, RYU_F32_POW5_INV[q], i);
+        if (q != 0 && (vp - 1) / 10 <= vm / 10) { /* no digit is removed below: compute the last removed one */
+            int32_t l = 59 + (int32_t)pow5bits((int32_t)q - 1) - 1;
+            last = (uint8_t)(mul_shift32(mv, RYU_F32_POW5_INV[q - 1], -e2 + (int32_t)q - 1 + l) % 10);
+        }
+        if (q <= 9) {
+            if (mv % 5 == 0) vr_trailing_zeros = multiple_of_pow5_32(mv, q);
+            else if (accept_bounds) vm_trailing_zeros = multiple_of_pow5_32(mm, q);
+            else vp -= multiple_of_pow5_32(mp, q);
+        }
+    } else {
+        uint32_t q = log10pow5(-e2);
+        e10 = (int32_t)q + e2;
+        int32_t i = -e2 - (int32_t)q, k = (int32_t)pow5bits(i) - 61, j = (int32_t)q - k;
+        vr = mul_shift32(mv, RYU_F32_POW5[i], j);
+        vp = mul_shift32(mp, RYU_F32_POW5[i], j);
+        vm = mul_shift32(mm, RYU_F32_POW5[i], j);
+        if (q != 0 && (vp - 1) / 10 <= vm / 10) {
+            j = (int32_t)q - 1 - ((int32_t)pow5bits(i + 1) - 61);
+            last = (uint8_t)(mul_shift32(mv, RYU_F32_POW5[i + 1], j) % 10);
+        }
+        if (q <= 1) {
+            vr_trailing_zeros = 1;
+            if (accept_bounds) vm_trailing_zeros = mm_shift == 1;
+            else --vp;
+        } else if (q < 31) {
+            vr_trailing_zeros = (mv & ((1U << (q - 1)) - 1)) == 0;
+        }
+    }
+    int32_t removed = 0;
+    uint32_t output;
+    if (vm_trailing_zeros || vr_trailing_zeros) {
+        while (vp / 10 > vm / 10) {
+            vm_trailing_zeros &= vm % 10 == 0;
+            vr_trailing_zeros &= last == 0;
+            last = (uint8_t)(vr % 10);
+            vr /= 10; vp /= 10; vm /= 10;
+            removed++;
+        }
+        if (vm_trailing_zeros) {
+            while (vm % 10 == 0) {
+                vr_trailing_zeros &= last == 0;
+                last = (uint8_t)(vr % 10);
+                vr /= 10; vp /= 10; vm /= 10;
+                removed++;
+            }
+        }
+        if (vr_trailing_zeros && last == 5 && vr % 2 == 0) last = 4; /* an exact tie: round to even */
+        output = vr + ((vr == vm && (!accept_bounds || !vm_trailing_zeros)) || last >= 5);
+    } else {
+        while (vp / 10 > vm / 10) {
+            last = (uint8_t)(vr % 10);
+            vr /= 10; vp /= 10; vm /= 10;
+            removed++;
+        }
+        output = vr + (vr == vm || last >= 5);
+    }
+    *exp10 = e10 + removed;
+    return output;
+}
+
+/* A positive finite float32's shortest digits (digits * 10**K) and the double they read as. When that double
+ * rounds to another float32 (7.038531e-26: double rounding), *len is 0 and the exact value is returned. */
+static double f32_digits(float a, char *digits, int *len, int *K) {
+    int32_t e;
+    uint32_t m = ryu_digits32(a, &e);
+    double d = decimal_double(m, e);
+    *len = put_digits(digits, m);
+    *K = e;
+    if ((float)d != a) {
+        *len = 0;
+        return (double)a;
+    }
+    return d;
+}
+
+/* The double datason writes for a float32 (handlers.numpy._exact_short): the float32's own shortest digits
+ * read as a double, unless that double rounds to another float32, then the exact value. */
+static double f32_json_double(float x) {
+    if (x == 0.0f || !isfinite(x)) return (double)x;
+    char digits[32];
+    int len, K;
+    double d = f32_digits(fabsf(x), digits, &len, &K);
+    return signbit(x) ? -d : d;
 }
 
 /* JSON text of a float32 as datason writes it (the number f32_json_double gives), in one digit generation. */
@@ -1397,26 +1287,99 @@ static int write_items(Writer *o, const char **data, char code, const Py_ssize_t
     return putc1(o, ']');
 }
 
-/* A NumPy scalar in plain mode, written without a tree: 1 written, 0 Python writes it, -1 error. */
-static int write_np_scalar(Writer *o, PyObject *obj, int kind) {
-    if (kind == K_NP_BOOL) {
-        int b = PyObject_IsTrue(obj);
-        if (b < 0) { PyErr_Clear(); return 0; }
-        return (b ? put(o, "true", 4) : put(o, "false", 5)) < 0 ? -1 : 1;
+/* An unregistered dataclass or attrs instance as the object of its fields, without building the dict:
+ * 1 written, 0 Python writes it, -1 error. names: (field order, sorted). */
+static int write_fields(Writer *o, PyObject *obj, PyObject *names, Py_ssize_t depth) {
+    Walker *w = o->w;
+    if (!PyTuple_Check(names) || PyTuple_GET_SIZE(names) != 2) return 0;
+    names = PyTuple_GET_ITEM(names, o->sort_keys ? 1 : 0);
+    Py_ssize_t n = PyTuple_GET_SIZE(names);
+    if (depth > w->max_depth || n > w->max_size) return 0;
+    for (Py_ssize_t i = 0; i < n; i++)
+        if (PyUnicode_GET_LENGTH(PyTuple_GET_ITEM(names, i)) > w->max_str) return 0;
+    if (putc1(o, '{') < 0) return -1;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *name = PyTuple_GET_ITEM(names, i), *value = PyObject_GetAttr(obj, name);
+        if (value == NULL) return -1; /* as dataclass_fields(obj) would raise */
+        int r = (i && putc1(o, ',') < 0) || write_string(o, name) < 0 || putc1(o, ':') < 0 ? -1 : 0;
+        if (r == 0 && write_value(o, value, depth + 1) < 0) {
+            add_key(name);
+            r = -1;
+        }
+        Py_DECREF(value);
+        if (r < 0) return -1;
     }
-    if (kind == K_NP_INT) {
-        PyObject *v = PyNumber_Index(obj);
-        if (v == NULL) { PyErr_Clear(); return 0; }
-        int r = write_int(o, v);
-        Py_DECREF(v);
+    return putc1(o, '}') < 0 ? -1 : 1;
+}
+
+/* A registered leaf written without a tree (fast_leaf's output, same checks): 1 written, 0 Python writes
+ * it, -1 error. Typed values get their envelope: the text, number or payload object after its head. */
+static int write_leaf(Writer *o, PyObject *obj, int kind, PyObject *tag, Py_ssize_t depth) {
+    Walker *w = o->w;
+    if (w->max_str < 64 || (w->typed && !envelope_fits(w, depth))) return 0;
+    if (kind >= K_NP_BOOL && kind <= K_NP_FLOAT32) {
+        double v = 0;
+        int b = 0;
+        PyObject *integer = NULL;
+        if (kind == K_NP_BOOL) {
+            if ((b = PyObject_IsTrue(obj)) < 0) { PyErr_Clear(); return 0; }
+        } else if (kind == K_NP_INT) {
+            if ((integer = PyNumber_Index(obj)) == NULL) { PyErr_Clear(); return 0; }
+        } else {
+            v = kind == K_NP_FLOAT && PyFloat_Check(obj) ? PyFloat_AS_DOUBLE(obj) : PyFloat_AsDouble(obj);
+            if (v == -1.0 && PyErr_Occurred()) { PyErr_Clear(); return 0; }
+            if (!isfinite(v)) return 0; /* NaN and infinity: nan_handling, in Python */
+        }
+        int r = w->typed ? write_envelope_head(o, tag) : 0;
+        if (r == 0) {
+            if (kind == K_NP_BOOL) r = b ? put(o, "true", 4) : put(o, "false", 5);
+            else if (kind == K_NP_INT) r = write_int(o, integer);
+            else if ((r = grow(o, 32)) == 0)
+                o->len += kind == K_NP_FLOAT32 ? format_float32((float)v, o->buf + o->len) : format_double(v, o->buf + o->len);
+        }
+        Py_XDECREF(integer);
+        if (r == 0 && w->typed) r = putc1(o, '}');
         return r < 0 ? -1 : 1;
     }
-    double v = kind == K_NP_FLOAT && PyFloat_Check(obj) ? PyFloat_AS_DOUBLE(obj) : PyFloat_AsDouble(obj);
-    if (v == -1.0 && PyErr_Occurred()) { PyErr_Clear(); return 0; }
-    if (!isfinite(v)) return 0;
-    if (grow(o, 32) < 0) return -1;
-    o->len += kind == K_NP_FLOAT32 ? format_float32((float)v, o->buf + o->len) : format_double(v, o->buf + o->len);
-    return 1;
+    if (kind == K_TIMEDELTA && w->typed) { /* {"days", "seconds", "microseconds"} (sorted: days, microseconds, seconds) */
+        if (!payload_fits(w, depth, 3)) return 0;
+        long parts[3] = {PyDateTime_DELTA_GET_DAYS(obj), PyDateTime_DELTA_GET_SECONDS(obj),
+                         PyDateTime_DELTA_GET_MICROSECONDS(obj)};
+        static const char *const names[3] = {"{\"days\":", ",\"seconds\":", ",\"microseconds\":"};
+        static const char *const sorted_names[3] = {"{\"days\":", ",\"microseconds\":", ",\"seconds\":"};
+        static const int sorted_parts[3] = {0, 2, 1};
+        if (write_envelope_head(o, tag) < 0) return -1;
+        for (int i = 0; i < 3; i++) {
+            const char *name = o->sort_keys ? sorted_names[i] : names[i];
+            long part = parts[o->sort_keys ? sorted_parts[i] : i];
+            if (put(o, name, (Py_ssize_t)strlen(name)) < 0 || put_u64(o, (unsigned long long)(part < 0 ? -part : part), part < 0) < 0)
+                return -1;
+        }
+        return put(o, "}}", 2) < 0 ? -1 : 1;
+    }
+    PyObject *form;
+    int fold;
+    PyObject *text = leaf_text(w, obj, kind, &form, &fold);
+    if (text == NULL) return PyErr_Occurred() ? -1 : 0;
+    int r;
+    if (!w->typed) {
+        r = write_string(o, text);
+    } else if (form == Py_None && !fold) {
+        r = write_envelope_head(o, tag) < 0 || write_string(o, text) < 0 ? -1 : putc1(o, '}');
+    } else if (!payload_fits(w, depth, 1 + (form != Py_None) + fold)) {
+        Py_DECREF(text);
+        return 0;
+    } else { /* {"iso", "tz"?, "fold"?}; sorted: fold, iso, tz */
+        r = write_envelope_head(o, tag);
+        if (r == 0 && fold && o->sort_keys) r = put(o, "{\"fold\":1,\"iso\":", 16);
+        else if (r == 0) r = put(o, "{\"iso\":", 7);
+        if (r == 0) r = write_string(o, text);
+        if (r == 0 && form != Py_None) r = put(o, ",\"tz\":", 6) < 0 || write_string(o, form) < 0 ? -1 : 0;
+        if (r == 0 && fold && !o->sort_keys) r = put(o, ",\"fold\":1", 9);
+        if (r == 0) r = put(o, "}}", 2);
+    }
+    Py_DECREF(text);
+    return r < 0 ? -1 : 1;
 }
 
 /* A registered ndarray written straight from its buffer: 1 written, 0 Python writes it, -1 error.
@@ -1525,19 +1488,19 @@ static int write_value(Writer *o, PyObject *obj, Py_ssize_t depth) {
     if (entry != NULL) {
         int kind = entry_kind(entry);
         PyObject *tag = PyTuple_GET_ITEM(entry, 1);
-        if (kind == K_ENUM || kind == K_FIELDS) {
+        if (kind == K_FIELDS && !w->strict) {
+            r = write_fields(o, obj, PyTuple_GET_ITEM(entry, 2), depth);
+            if (r != 0) {
+                Py_DECREF(entry);
+                return r < 0 ? -1 : 0;
+            }
+        } else if (kind == K_ENUM) {
             PyObject *natural = natural_form(w, obj, kind, PyTuple_GET_ITEM(entry, 2));
             if (natural != NULL) {
                 Py_DECREF(entry);
                 r = write_value(o, natural, depth);
                 Py_DECREF(natural);
                 return r;
-            }
-        } else if (!w->typed && kind >= K_NP_BOOL && kind <= K_NP_FLOAT32) {
-            r = write_np_scalar(o, obj, kind);
-            if (r != 0) {
-                Py_DECREF(entry);
-                return r < 0 ? -1 : 0;
             }
         } else if (kind == K_NDARRAY) {
             r = write_array(o, obj, tag, depth);
@@ -1546,12 +1509,10 @@ static int write_value(Writer *o, PyObject *obj, Py_ssize_t depth) {
                 return r < 0 ? -1 : 0;
             }
         } else {
-            PyObject *tree = fast_leaf(w, obj, kind, tag, depth);
-            if (tree != NULL || PyErr_Occurred()) {
+            r = write_leaf(o, obj, kind, tag, depth);
+            if (r != 0) {
                 Py_DECREF(entry);
-                r = tree == NULL ? -1 : write_json(o, tree);
-                Py_XDECREF(tree);
-                return r;
+                return r < 0 ? -1 : 0;
             }
         }
         Py_DECREF(entry);
@@ -1575,7 +1536,7 @@ typedef struct {
     PyObject_HEAD
     PyObject *slow;   /* decoder.py_value(node, depth) */
     PyObject *tagged; /* decoder.tagged(node, depth) */
-    Py_ssize_t max_depth, max_size, max_str;
+    Py_ssize_t max_depth, max_size, max_str, max_bytes;
     int in_place, auto_mode;
 } Reviver;
 
@@ -1641,6 +1602,118 @@ static PyObject *timedelta_from_fields(PyObject *payload) {
     return PyDateTimeAPI->Delta_FromDelta(parts[0], parts[1], parts[2], 1, PyDateTimeAPI->DeltaType);
 }
 
+/* One nested list level of an array's data into the buffer at *p: -1 (no error set) when anything differs
+ * from what C converts exactly (Python then decides, and words any error). */
+static int fill_items(PyObject *list, const Py_ssize_t *dims, int ndim, char code, char **p) {
+    if (!PyList_CheckExact(list) || PyList_GET_SIZE(list) != dims[0]) return -1;
+    for (Py_ssize_t i = 0; i < dims[0]; i++) {
+        PyObject *item = PyList_GET_ITEM(list, i);
+        if (ndim > 1) {
+            if (fill_items(item, dims + 1, ndim - 1, code, p) < 0) return -1;
+            continue;
+        }
+        if (code == '?') {
+            if (item != Py_True && item != Py_False) return -1;
+            *(*p)++ = item == Py_True;
+            continue;
+        }
+        if (code == 'f' || code == 'd') {
+            double v;
+            if (PyFloat_CheckExact(item)) v = PyFloat_AS_DOUBLE(item);
+            else if (PyLong_CheckExact(item)) { /* small ints only: exact in either width, no double rounding */
+                long long x = PyLong_AsLongLong(item);
+                if ((x == -1 && PyErr_Occurred()) || x > (1LL << 24) || x < -(1LL << 24)) { PyErr_Clear(); return -1; }
+                v = (double)x;
+            } else return -1; /* "nan" and friends */
+            if (code == 'd') { memcpy(*p, &v, 8); *p += 8; continue; }
+            float f = (float)v;
+            if (!isfinite(f)) return -1; /* out of float32's range: Python says so */
+            memcpy(*p, &f, 4);
+            *p += 4;
+            continue;
+        }
+        if (!PyLong_CheckExact(item)) return -1;
+        int overflow;
+        long long x = PyLong_AsLongLongAndOverflow(item, &overflow);
+        if (x == -1 && PyErr_Occurred()) { PyErr_Clear(); return -1; }
+        if (code == 'Q') {
+            unsigned long long u = overflow > 0 ? PyLong_AsUnsignedLongLong(item) : (unsigned long long)x;
+            if ((overflow > 0 && u == (unsigned long long)-1 && PyErr_Occurred()) || overflow < 0 || (!overflow && x < 0)) {
+                PyErr_Clear();
+                return -1;
+            }
+            memcpy(*p, &u, 8);
+            *p += 8;
+            continue;
+        }
+        if (overflow) return -1;
+        switch (code) {
+            case 'b': if (x < INT8_MIN || x > INT8_MAX) return -1; *(int8_t *)(*p)++ = (int8_t)x; break;
+            case 'B': if (x < 0 || x > UINT8_MAX) return -1; *(uint8_t *)(*p)++ = (uint8_t)x; break;
+            case 'h': { if (x < INT16_MIN || x > INT16_MAX) return -1; int16_t v = (int16_t)x; memcpy(*p, &v, 2); *p += 2; break; }
+            case 'H': { if (x < 0 || x > UINT16_MAX) return -1; uint16_t v = (uint16_t)x; memcpy(*p, &v, 2); *p += 2; break; }
+            case 'i': { if (x < INT32_MIN || x > INT32_MAX) return -1; int32_t v = (int32_t)x; memcpy(*p, &v, 4); *p += 4; break; }
+            case 'I': { if (x < 0 || x > UINT32_MAX) return -1; uint32_t v = (uint32_t)x; memcpy(*p, &v, 4); *p += 4; break; }
+            case 'q': { int64_t v = (int64_t)x; memcpy(*p, &v, 8); *p += 8; break; }
+            default: return -1;
+        }
+    }
+    return 0;
+}
+
+/* Do the nested lists have exactly these lengths? (Checked before the buffer is allocated: a hostile
+ * payload may declare a shape far larger than its data.) */
+static int shape_matches(PyObject *list, const Py_ssize_t *dims, int ndim) {
+    if (!PyList_CheckExact(list) || PyList_GET_SIZE(list) != dims[0]) return 0;
+    if (ndim > 1)
+        for (Py_ssize_t i = 0; i < dims[0]; i++)
+            if (!shape_matches(PyList_GET_ITEM(list, i), dims + 1, ndim - 1)) return 0;
+    return 1;
+}
+
+/* A typed ndarray payload {"dtype", "shape", "data"} of a native bool, int or float32/64 dtype, rebuilt as
+ * numpy.ndarray(shape, dtype, buffer=bytes); NULL (no error) for anything else, Python decides. */
+static PyObject *array_from_fields(Reviver *w, PyObject *payload, PyObject *ndarray, Py_ssize_t depth) {
+#if PY_BIG_ENDIAN
+    return NULL;
+#else
+    static const char *const dtypes[] = {"|b1", "|i1", "|u1", "<i2", "<u2", "<i4", "<u4", "<i8", "<u8", "<f4", "<f8"};
+    static const char codes[] = "?bBhHiIqQfd";
+    static const int sizes[] = {1, 1, 1, 2, 2, 4, 4, 8, 8, 4, 8};
+    if (PyDict_GET_SIZE(payload) != 3) return NULL;
+    PyObject *dtype = PyDict_GetItemWithError(payload, STR_DTYPE), *shape = PyDict_GetItemWithError(payload, STR_SHAPE);
+    PyObject *data = PyDict_GetItemWithError(payload, STR_DATA);
+    if (dtype == NULL || shape == NULL || data == NULL || !PyUnicode_CheckExact(dtype) || !PyList_CheckExact(shape))
+        return NULL;
+    int kind = -1;
+    for (int i = 0; i < 11 && kind < 0; i++)
+        if (PyUnicode_CompareWithASCIIString(dtype, dtypes[i]) == 0) kind = i;
+    Py_ssize_t ndim = PyList_GET_SIZE(shape), dims[32], count = 1;
+    if (kind < 0 || ndim < 1 || ndim > 32 || depth + 1 + ndim > w->max_depth) return NULL;
+    for (Py_ssize_t i = 0; i < ndim; i++) {
+        PyObject *d = PyList_GET_ITEM(shape, i);
+        if (!PyLong_CheckExact(d)) return NULL;
+        dims[i] = PyLong_AsSsize_t(d);
+        if (dims[i] < 0 || dims[i] > w->max_size) { PyErr_Clear(); return NULL; }
+        count *= dims[i];
+        if (count > w->max_size) return NULL;
+    }
+    if (count * sizes[kind] > w->max_bytes || !shape_matches(data, dims, (int)ndim)) return NULL;
+    PyObject *buffer = PyByteArray_FromStringAndSize(NULL, count * sizes[kind]);
+    if (buffer == NULL) return NULL;
+    char *p = PyByteArray_AS_STRING(buffer);
+    PyObject *r = NULL;
+    if (fill_items(data, dims, (int)ndim, codes[kind], &p) == 0) {
+        PyObject *args = Py_BuildValue("(NO)", PyList_AsTuple(shape), dtype), *kwargs = Py_BuildValue("{sO}", "buffer", buffer);
+        if (args != NULL && kwargs != NULL) r = PyObject_Call(ndarray, args, kwargs);
+        Py_XDECREF(args);
+        Py_XDECREF(kwargs);
+    }
+    Py_DECREF(buffer);
+    return r;
+#endif
+}
+
 /* Envelopes decoded in C: UUID and datetime strings, and the tags registered with register_tag.
  * NULL, no error: not handled here (the Python walker decides, and words any error). */
 static PyObject *fast_tag(Reviver *w, PyObject *tag, PyObject *payload, Py_ssize_t depth) {
@@ -1662,6 +1735,9 @@ static PyObject *fast_tag(Reviver *w, PyObject *tag, PyObject *payload, Py_ssize
                 break;
             case K_TIMEDELTA:
                 if (pt == (PyObject *)&PyDict_Type) r = timedelta_from_fields(payload);
+                break;
+            case K_NDARRAY: /* extra: numpy.ndarray */
+                if (pt == (PyObject *)&PyDict_Type) r = array_from_fields(w, payload, extra, depth);
                 break;
             case K_DATE: case K_TIME: case K_STR: /* extra: the constructor from the string */
                 if (pt == (PyObject *)&PyUnicode_Type) r = PyObject_CallOneArg(extra, payload);
@@ -2400,7 +2476,7 @@ static int Walker_init(Walker *w, PyObject *args, PyObject *kw) {
 
 static int Reviver_init(Reviver *w, PyObject *args, PyObject *kw) {
     PyObject *slow, *tagged;
-    if (!PyArg_ParseTuple(args, "OOnnnpi", &slow, &tagged, &w->max_depth, &w->max_size, &w->max_str,
+    if (!PyArg_ParseTuple(args, "OOnnnnpi", &slow, &tagged, &w->max_depth, &w->max_size, &w->max_str, &w->max_bytes,
                           &w->in_place, &w->auto_mode))
         return -1;
     Py_XSETREF(w->slow, Py_NewRef(slow));

@@ -74,7 +74,14 @@ class Decoder:
             # auto mode's flags: 1 dates, 2 UUIDs, 4 numbers (0: strings stay strings, as string() leaves them)
             flags = self.dates | self.uuids << 1 | self.numbers << 2
             self._reviver = _speedups.Reviver(
-                self.py_value, self.tagged, self.max_depth, self.max_size, self.max_str, in_place, flags
+                self.py_value,
+                self.tagged,
+                self.max_depth,
+                self.max_size,
+                self.max_str,
+                config.max_bytes,
+                in_place,
+                flags,
             )
             self.value = self._reviver.value
 

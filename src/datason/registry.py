@@ -177,6 +177,7 @@ class Registry:
         self._by_type: dict[type, TypeHandler] = {}
         self._by_tag: dict[str, TypeHandler] = {}
         self._subclass_handlers: list[TypeHandler] = []
+        self._by_subclass: dict[type, TypeHandler] = {}  # classes resolved through _subclass_handlers
         self._loaded: dict[str, bool] = {}  # handler module -> imported successfully
         self._lock = threading.RLock()
         self._listeners: list[Callable[[], None]] = []
@@ -202,6 +203,7 @@ class Registry:
                 subs.append(handler)
             # Swap whole dicts so concurrent readers never see a half-made update.
             self._by_type, self._by_tag, self._subclass_handlers = by_type, by_tag, subs
+            self._by_subclass = {}
             for listener in self._listeners:
                 listener()
 
@@ -213,11 +215,12 @@ class Registry:
             self._by_type = {t: h for t, h in self._by_type.items() if h is not handler}
             self._by_tag = {t: h for t, h in self._by_tag.items() if h is not handler}
             self._subclass_handlers = [h for h in self._subclass_handlers if h is not handler]
+            self._by_subclass = {}
             for listener in self._listeners:
                 listener()
 
     def for_type(self, cls: type) -> TypeHandler | None:
-        handler = self._by_type.get(cls)
+        handler = self._by_type.get(cls) or self._by_subclass.get(cls)
         if handler is not None:
             return handler
         # A library's own types, or a user class built on one (a pydantic model): load its handlers.
@@ -230,6 +233,9 @@ class Registry:
                     return handler
         for candidate in self._subclass_handlers:
             if issubclass(cls, candidate.types):
+                if len(self._by_subclass) >= 4096:  # classes made on the fly: keep the cache bounded
+                    self._by_subclass = {}
+                self._by_subclass[cls] = candidate  # a user class (a pydantic model): found once
                 return candidate
         return None
 
