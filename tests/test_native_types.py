@@ -298,3 +298,18 @@ def test_strict_mode_never_writes_natural_forms_from_c() -> None:
     for value in (Color.RED, Point(1.0, 2)):
         with pytest.raises(DatasonError, match="strict mode"):
             datason.dumps([value], strict)
+
+
+def test_every_float16_is_written_as_the_reference_writes_it() -> None:
+    """All 63,488 finite float16 values, as an array and as scalars, in plain and typed mode."""
+    values = np.arange(2**16, dtype=np.uint16).view(np.float16)
+    values = values[np.isfinite(values)]
+    datason.dumps([np.float16(1), np.zeros(1, np.float16)], API)  # the first of a type registers it with C
+    for config in (API, SerializationConfig(array_format="readable")):
+        c_text = datason.dumps(values, config)
+        py_text = python_walkers(lambda config=config: datason.dumps(values, config))
+        assert json.loads(c_text) == json.loads(py_text)
+    scalars = [np.float16(v) for v in values[::7]]
+    assert json.loads(datason.dumps(scalars, API)) == json.loads(python_walkers(lambda: datason.dumps(scalars, API)))
+    back = datason.loads(datason.dumps(values, SerializationConfig(array_format="readable")))
+    assert back.dtype == np.float16 and back.tobytes() == values.tobytes()

@@ -91,7 +91,7 @@ def _decode_extra(handler: TypeHandler) -> Any:
         return cls.fromisoformat  # type: ignore[attr-defined]
     if kind == "str" and len(handler.types) == 1:
         return cls  # the type built from its text (Decimal)
-    if kind in ("np_bool", "np_float", "np_float32"):
+    if kind in ("np_bool", "np_float", "np_float32", "np_float16", "np_complex64", "np_complex128"):
         return cls
     if kind == "ndarray":
         return cls  # numpy.ndarray(shape, dtype, buffer=...): C fills the buffer from a readable body

@@ -245,7 +245,8 @@ static inline int envelope_fits(Walker *w, Py_ssize_t depth) { return depth <= w
  *   date, time  isoformat() (naive times only) | the same
  *   timedelta   {"days", "seconds", "microseconds"} | ISO 8601 duration
  *   str         str(value): Decimal, paths | the same
- *   np_bool, np_int, np_float, np_float32   the number | the same (finite floats only)
+ *   np_bool, np_int, np_float, np_float32, np_float16   the number | the same (finite floats only)
+ *   np_complex64, np_complex128   {"real", "imag"} | the same (finite parts only)
  *   ndarray     bool/int/float32/float64 native C-order arrays: {"dtype", "shape", "data"} | nested lists
  *   enum        an unregistered Enum: its value, encoded (never in strict mode)
  *   fields      an unregistered dataclass or attrs class: {name: value}, encoded (never in strict mode)
@@ -253,16 +254,18 @@ static inline int envelope_fits(Walker *w, Py_ssize_t depth) { return depth <= w
  * exception in user code) goes to the Python walker, which decides and raises. The table is cleared
  * whenever the registry changes (a user handler may replace a built-in one). */
 
-enum { K_DATETIME = 1, K_DATE, K_TIME, K_TIMEDELTA, K_STR, K_NP_BOOL, K_NP_INT, K_NP_FLOAT, K_NP_FLOAT32, K_NDARRAY,
-       K_ENUM, K_FIELDS, K_COUNT };
-static const char *const KIND_NAMES[K_COUNT] = {"", "datetime", "date", "time", "timedelta", "str", "np_bool",
-                                                "np_int", "np_float", "np_float32", "ndarray", "enum", "fields"};
+enum { K_DATETIME = 1, K_DATE, K_TIME, K_TIMEDELTA, K_STR, K_NP_BOOL, K_NP_INT, K_NP_FLOAT, K_NP_FLOAT32, K_NP_FLOAT16,
+       K_NP_COMPLEX64, K_NP_COMPLEX128, K_NDARRAY, K_ENUM, K_FIELDS, K_COUNT };
+static const char *const KIND_NAMES[K_COUNT] = {"", "datetime", "date", "time", "timedelta", "str", "np_bool", "np_int",
+                                                "np_float", "np_float32", "np_float16", "np_complex64",
+                                                "np_complex128", "ndarray", "enum", "fields"};
 static PyObject *fast_types; /* type -> (kind, tag, extra) */
 static PyObject *fast_tags;  /* tag -> (kind, extra): envelopes the reviver decodes itself */
-static PyObject *STR_UTCOFFSET, *STR_TZNAME, *STR_KEY, *STR_ZONE, *STR_VALUE_, *STR_ISO, *STR_TZ, *STR_FOLD,
+static PyObject *STR_REAL, *STR_IMAG, *STR_UTCOFFSET, *STR_TZNAME, *STR_KEY, *STR_ZONE, *STR_VALUE_, *STR_ISO, *STR_TZ, *STR_FOLD,
     *STR_DAYS, *STR_SECONDS, *STR_MICROSECONDS, *STR_DTYPE, *STR_SHAPE, *STR_UTC;
 
 static double f32_json_double(float f); /* below, with the float formatting */
+static double f16_json_double(double v);
 
 /* The registered entry for an exact type (a new reference), or NULL. */
 static PyObject *fast_entry(PyTypeObject *t) {
@@ -343,6 +346,15 @@ store:;
     Py_XSETREF(w->tz_obj[i], Py_NewRef(tz));
     Py_XSETREF(w->tz_form[i], form);
     return form;
+}
+
+/* The double written for a finite NumPy float of a kind (float16/32: their own shortest digits); NaN or an
+ * infinity when it is not finite (Python writes those per nan_handling). */
+static inline double np_json_double(double v, int kind) {
+    if (!isfinite(v)) return v;
+    if (kind == K_NP_FLOAT32) return f32_json_double((float)v);
+    if (kind == K_NP_FLOAT16) return f16_json_double(v);
+    return v;
 }
 
 /* A dict of up to three members, built from C pairs; NULL on error. */
@@ -458,11 +470,28 @@ static PyObject *fast_leaf(Walker *w, PyObject *obj, int kind, PyObject *tag, Py
             if (value == NULL) { PyErr_Clear(); return NULL; }
             break;
         case K_NP_FLOAT:
-        case K_NP_FLOAT32: {
+        case K_NP_FLOAT32:
+        case K_NP_FLOAT16: {
             double v = kind == K_NP_FLOAT && PyFloat_Check(obj) ? PyFloat_AS_DOUBLE(obj) : PyFloat_AsDouble(obj);
             if (v == -1.0 && PyErr_Occurred()) { PyErr_Clear(); return NULL; }
+            v = np_json_double(v, kind);
             if (!isfinite(v)) return NULL;
-            value = PyFloat_FromDouble(kind == K_NP_FLOAT32 ? f32_json_double((float)v) : v);
+            value = PyFloat_FromDouble(v);
+            break;
+        }
+        case K_NP_COMPLEX64:
+        case K_NP_COMPLEX128: {
+            Py_complex c = PyComplex_AsCComplex(obj);
+            if (c.real == -1.0 && PyErr_Occurred()) { PyErr_Clear(); return NULL; }
+            int part = kind == K_NP_COMPLEX64 ? K_NP_FLOAT32 : K_NP_FLOAT;
+            double re = np_json_double(c.real, part), im = np_json_double(c.imag, part);
+            if (!isfinite(re) || !isfinite(im) || (w->typed ? !payload_fits(w, depth, 2) : (depth > w->max_depth || w->max_size < 2)))
+                return NULL;
+            PyObject *r = PyFloat_FromDouble(re), *i = PyFloat_FromDouble(im);
+            if (r && i) value = small_dict(STR_REAL, r, STR_IMAG, i, NULL, NULL);
+            Py_XDECREF(r);
+            Py_XDECREF(i);
+            if (value == NULL) return NULL;
             break;
         }
         case K_TIMEDELTA:
@@ -859,15 +888,13 @@ static inline int multiple_of_pow5_32(uint32_t v, uint32_t p) {
     return count >= p;
 }
 
-/* The shortest digits of a positive finite float32 (as an integer), *exp10 their power of ten. */
-static uint32_t ryu_digits32(float value, int32_t *exp10) {
-    uint32_t bits;
-    memcpy(&bits, &value, 4);
-    uint32_t mantissa = bits & ((1U << 23) - 1), exponent = bits >> 23 & 0xFF;
+/* The shortest digits of a positive finite binary float of mantissa_bits (23: float32, 10: float16) and
+ * exponent bias, as an integer; *exp10 their power of ten. */
+static uint32_t ryu_digits_small(uint32_t mantissa, uint32_t exponent, int mantissa_bits, int bias, int32_t *exp10) {
     int32_t e2;
     uint32_t m2;
-    if (exponent == 0) { e2 = 1 - 127 - 23 - 2; m2 = mantissa; }
-    else { e2 = (int32_t)exponent - 127 - 23 - 2; m2 = (1U << 23) | mantissa; }
+    if (exponent == 0) { e2 = 1 - bias - mantissa_bits - 2; m2 = mantissa; }
+    else { e2 = (int32_t)exponent - bias - mantissa_bits - 2; m2 = (1U << mantissa_bits) | mantissa; }
     int accept_bounds = (m2 & 1) == 0;
     uint32_t mv = 4 * m2, mp = 4 * m2 + 2, mm_shift = mantissa != 0 || exponent <= 1, mm = 4 * m2 - 1 - mm_shift;
     uint32_t vr, vp, vm;
@@ -939,6 +966,60 @@ static uint32_t ryu_digits32(float value, int32_t *exp10) {
     }
     *exp10 = e10 + removed;
     return output;
+}
+
+static uint32_t ryu_digits32(float value, int32_t *exp10) {
+    uint32_t bits;
+    memcpy(&bits, &value, 4);
+    return ryu_digits_small(bits & ((1U << 23) - 1), bits >> 23 & 0xFF, 23, 127, exp10);
+}
+
+/* The bits of a float16 that double v holds exactly (NumPy's float16 scalars convert exactly); -1 if not. */
+static int32_t half_bits(double v) {
+    int sign = signbit(v) ? 0x8000 : 0, e;
+    double m = frexp(fabs(v), &e); /* |v| = m * 2**e, 0.5 <= m < 1 */
+    if (v == 0.0) return sign;
+    if (!isfinite(v) || e > 16) return -1;
+    if (e >= -13) { /* normal: 1.f * 2**(e-1) */
+        double f = ldexp(m, 11); /* 11 significant bits */
+        if (f != floor(f)) return -1;
+        return sign | (e - 1 + 15) << 10 | ((int32_t)f - 1024);
+    }
+    double f = ldexp(fabs(v), 24); /* subnormal: f * 2**-24 */
+    if (f != floor(f) || f >= 1024) return -1;
+    return sign | (int32_t)f;
+}
+
+/* The bits of the float16 nearest to a positive finite double (ties to even), as a reader gets them. */
+static int32_t half_round(double d) {
+    if (d >= 65520.0) return 0x7C00; /* infinity */
+    int e;
+    double m = frexp(d, &e);
+    if (e >= -13) { /* normal: 11 significant bits */
+        double r = nearbyint(ldexp(m, 11));
+        if (r == 2048.0) { r = 1024.0; e++; }
+        return (e - 1 + 15) << 10 | ((int32_t)r - 1024);
+    }
+    return (int32_t)nearbyint(ldexp(d, 24)); /* subnormal (1024: the smallest normal, same bits) */
+}
+
+/* The value of float16 bits (finite), then the double written for it. */
+static double half_value(uint16_t bits) {
+    int e = bits >> 10 & 0x1F;
+    double m = bits & 0x3FF, v = e ? ldexp(m + 1024, e - 25) : ldexp(m, -24);
+    return f16_json_double(bits & 0x8000 ? -v : v);
+}
+
+/* The double datason writes for a float16 (handlers.numpy._exact_short): its shortest digits read as a double
+ * (every float16 comes back from those); NaN when v is not a finite float16. */
+static double f16_json_double(double v) {
+    int32_t bits = half_bits(v), e;
+    if (bits < 0 || (bits & 0x7C00) == 0x7C00) return NAN;
+    if ((bits & 0x7FFF) == 0) return v;
+    uint32_t m = ryu_digits_small((uint32_t)bits & 0x3FF, (uint32_t)bits >> 10 & 0x1F, 10, 15, &e);
+    double d = decimal_double(m, e);
+    if (half_round(d) != (bits & 0x7FFF)) d = fabs(v); /* never seen on any float16; as _exact_short does */
+    return signbit(v) ? -d : d;
 }
 
 /* A positive finite float32's shortest digits (digits * 10**K) and the double they read as. When that double
@@ -1281,6 +1362,7 @@ static int write_items(Writer *o, const char **data, char code, const Py_ssize_t
             case 'L': case 'Q': { uint64_t v; memcpy(&v, p, 8); r = put_u64(o, v, 0); *data += 8; break; }
             case 'f': { float v; memcpy(&v, p, 4); if ((r = grow(o, 32)) == 0) o->len += format_float32(v, o->buf + o->len); *data += 4; break; }
             case 'd': { double v; memcpy(&v, p, 8); r = write_float(o, v); *data += 8; break; }
+            case 'e': { uint16_t v; memcpy(&v, p, 2); r = write_float(o, half_value(v)); *data += 2; break; }
         }
         if (r < 0) return -1;
     }
@@ -1317,7 +1399,7 @@ static int write_fields(Writer *o, PyObject *obj, PyObject *names, Py_ssize_t de
 static int write_leaf(Writer *o, PyObject *obj, int kind, PyObject *tag, Py_ssize_t depth) {
     Walker *w = o->w;
     if (w->max_str < 64 || (w->typed && !envelope_fits(w, depth))) return 0;
-    if (kind >= K_NP_BOOL && kind <= K_NP_FLOAT32) {
+    if (kind >= K_NP_BOOL && kind <= K_NP_FLOAT16) {
         double v = 0;
         int b = 0;
         PyObject *integer = NULL;
@@ -1329,6 +1411,7 @@ static int write_leaf(Writer *o, PyObject *obj, int kind, PyObject *tag, Py_ssiz
             v = kind == K_NP_FLOAT && PyFloat_Check(obj) ? PyFloat_AS_DOUBLE(obj) : PyFloat_AsDouble(obj);
             if (v == -1.0 && PyErr_Occurred()) { PyErr_Clear(); return 0; }
             if (!isfinite(v)) return 0; /* NaN and infinity: nan_handling, in Python */
+            if (kind == K_NP_FLOAT16 && !isfinite(v = f16_json_double(v))) return 0;
         }
         int r = w->typed ? write_envelope_head(o, tag) : 0;
         if (r == 0) {
@@ -1339,6 +1422,13 @@ static int write_leaf(Writer *o, PyObject *obj, int kind, PyObject *tag, Py_ssiz
         }
         Py_XDECREF(integer);
         if (r == 0 && w->typed) r = putc1(o, '}');
+        return r < 0 ? -1 : 1;
+    }
+    if (kind == K_NP_COMPLEX64 || kind == K_NP_COMPLEX128) { /* a small object: its tree */
+        PyObject *tree = fast_leaf(w, obj, kind, tag, depth);
+        if (tree == NULL) return PyErr_Occurred() ? -1 : 0;
+        int r = write_json(o, tree);
+        Py_DECREF(tree);
         return r < 0 ? -1 : 1;
     }
     if (kind == K_TIMEDELTA && w->typed) { /* {"days", "seconds", "microseconds"} (sorted: days, microseconds, seconds) */
@@ -1391,8 +1481,8 @@ static int write_array(Writer *o, PyObject *obj, PyObject *tag, Py_ssize_t depth
     if (PyObject_GetBuffer(obj, &view, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0) { PyErr_Clear(); return 0; }
     const char *f = view.format;
     char code = f != NULL && f[0] && !f[1] ? f[0] : 0;
-    static const char codes[] = "?bBhHiIlLqQfd";
-    static const int sizes[] = {1, 1, 1, 2, 2, 4, 4, 8, 8, 8, 8, 4, 8};
+    static const char codes[] = "?bBhHiIlLqQfde";
+    static const int sizes[] = {1, 1, 1, 2, 2, 4, 4, 8, 8, 8, 8, 4, 8, 2};
     const char *at = code ? strchr(codes, code) : NULL;
     Py_ssize_t count = view.itemsize ? view.len / view.itemsize : 0;
     int ok = at != NULL && view.itemsize == sizes[at - codes] && view.ndim >= 1 && count <= w->max_size;
@@ -1401,10 +1491,11 @@ static int write_array(Writer *o, PyObject *obj, PyObject *tag, Py_ssize_t depth
                              payload_fits(w, depth, 3) && depth + 1 + view.ndim <= w->max_depth &&
                              view.ndim <= w->max_size && w->max_str >= 16;
     else if (ok) ok = depth + view.ndim - 1 <= w->max_depth;
-    if (ok && (code == 'f' || code == 'd')) { /* NaN and infinity: Python writes them per nan_handling */
+    if (ok && (code == 'f' || code == 'd' || code == 'e')) { /* NaN and infinity: Python writes them per nan_handling */
         for (Py_ssize_t i = 0; ok && i < count; i++) {
             if (code == 'f') { float v; memcpy(&v, (char *)view.buf + 4 * i, 4); ok = isfinite(v); }
-            else { double v; memcpy(&v, (char *)view.buf + 8 * i, 8); ok = isfinite(v); }
+            else if (code == 'd') { double v; memcpy(&v, (char *)view.buf + 8 * i, 8); ok = isfinite(v); }
+            else { uint16_t v; memcpy(&v, (char *)view.buf + 2 * i, 2); ok = (v & 0x7C00) != 0x7C00; }
         }
     }
     if (!ok) { PyBuffer_Release(&view); return 0; }
@@ -1413,7 +1504,7 @@ static int write_array(Writer *o, PyObject *obj, PyObject *tag, Py_ssize_t depth
     if (w->typed) {
         /* the dtype string of each buffer code in `codes` (l, L, q, Q: the 8-byte ints of Linux and Windows) */
         static const char *const dtypes[] = {"|b1", "|i1", "|u1", "<i2", "<u2", "<i4", "<u4", "<i8", "<u8",
-                                             "<i8", "<u8", "<f4", "<f8"};
+                                             "<i8", "<u8", "<f4", "<f8", "<f2"};
         char dtype[8];
         strcpy(dtype, dtypes[at - codes]);
 #if PY_BIG_ENDIAN
@@ -1548,6 +1639,17 @@ static PyObject *call2(PyObject *fn, PyObject *node, Py_ssize_t depth) {
     r = PyObject_CallFunctionObjArgs(fn, node, d, NULL);
     Py_DECREF(d);
     return r;
+}
+
+/* A JSON number (not a bool) that a NumPy float of this kind holds without overflowing, as a double. */
+static int number_fits(PyObject *payload, int kind, double *out) {
+    if (!PyFloat_CheckExact(payload) && !PyLong_CheckExact(payload)) return 0;
+    double v = PyFloat_AsDouble(payload);
+    if (v == -1.0 && PyErr_Occurred()) { PyErr_Clear(); return 0; }
+    if (kind == K_NP_FLOAT32 && isfinite(v) && isinf((float)v)) return 0; /* out of range: Python says so */
+    if (kind == K_NP_FLOAT16 && fabs(v) >= 65520.0) return 0;            /* rounds to infinity as a float16 */
+    *out = v;
+    return 1;
 }
 
 /* A datetime from {"iso", "tz"?, "fold"?} (handlers.builtins._dec_datetime): the wall time of iso in the zone
@@ -1752,14 +1854,23 @@ static PyObject *fast_tag(Reviver *w, PyObject *tag, PyObject *payload, Py_ssize
                     r = PyObject_CallOneArg(PyTuple_GET_ITEM(extra, 0), payload);
                 break;
             }
-            case K_NP_FLOAT: case K_NP_FLOAT32: { /* extra: the scalar type */
-                if (pt != (PyObject *)&PyFloat_Type && pt != (PyObject *)&PyLong_Type) break;
-                double v = PyFloat_AsDouble(payload);
-                if (v == -1.0 && PyErr_Occurred()) break;
-                if (kind == K_NP_FLOAT32 && isfinite(v) && isinf((float)v)) break; /* out of range: Python says so */
+            case K_NP_FLOAT: case K_NP_FLOAT32: case K_NP_FLOAT16: { /* extra: the scalar type */
+                double v;
+                if (!number_fits(payload, kind, &v)) break;
                 PyObject *f = PyFloat_FromDouble(v);
                 if (f != NULL) r = PyObject_CallOneArg(extra, f);
                 Py_XDECREF(f);
+                break;
+            }
+            case K_NP_COMPLEX64: case K_NP_COMPLEX128: { /* {"real", "imag"}; extra: the scalar type */
+                if (pt != (PyObject *)&PyDict_Type || PyDict_GET_SIZE(payload) != 2) break;
+                PyObject *re = PyDict_GetItemWithError(payload, STR_REAL), *im = PyDict_GetItemWithError(payload, STR_IMAG);
+                Py_complex c;
+                int part = kind == K_NP_COMPLEX64 ? K_NP_FLOAT32 : K_NP_FLOAT;
+                if (re == NULL || im == NULL || !number_fits(re, part, &c.real) || !number_fits(im, part, &c.imag)) break;
+                PyObject *z = PyComplex_FromCComplex(c);
+                if (z != NULL) r = PyObject_CallOneArg(extra, z);
+                Py_XDECREF(z);
                 break;
             }
         }
@@ -2651,6 +2762,12 @@ static PyObject *configure(PyObject *self, PyObject *args) {
     Py_RETURN_NONE;
 }
 
+static PyObject *float16_double(PyObject *self, PyObject *arg) {
+    double v = PyFloat_AsDouble(arg);
+    if (v == -1.0 && PyErr_Occurred()) return NULL;
+    return PyFloat_FromDouble(f16_json_double(v));
+}
+
 static PyObject *format_float(PyObject *self, PyObject *arg) {
     double v = PyFloat_AsDouble(arg);
     char buf[32];
@@ -2661,6 +2778,7 @@ static PyObject *format_float(PyObject *self, PyObject *arg) {
 
 static PyMethodDef module_methods[] = {
     {"format_float", format_float, METH_O, "The JSON text dumps writes for a finite float (for tests)."},
+    {"float16_double", float16_double, METH_O, "The number dumps writes for a float16 value (for tests)."},
     {"configure", configure, METH_VARARGS, "Hand the module datason's constants and classes."},
     {"plain_native", plain_native, METH_VARARGS, "plain_native(obj, max_depth, max_size, max_str) -> bool"},
     {"register_type", register_type, METH_VARARGS, "register_type(type, kind, tag, extra): C writes the type."},
@@ -2690,6 +2808,8 @@ PyMODINIT_FUNC PyInit__speedups(void) {
     if (INT_ONE == NULL || fast_types == NULL || fast_tags == NULL) return NULL;
 #define INTERN(var, text) if ((var = PyUnicode_InternFromString(text)) == NULL) return NULL
     INTERN(STR_UTCOFFSET, "utcoffset");
+    INTERN(STR_REAL, "real");
+    INTERN(STR_IMAG, "imag");
     INTERN(STR_TZNAME, "tzname");
     INTERN(STR_KEY, "key");
     INTERN(STR_ZONE, "zone");

@@ -877,11 +877,16 @@ def _float_part(value: Any, dt: np.dtype) -> float:
     return number
 
 
-# Scalars the C accelerator writes and reads itself (dtype kind + itemsize -> its kind): the others (float16,
-# long double, complex, datetime64, ...) take the hooks above.
-_NATIVE_KINDS = {"b1": "np_bool", "f8": "np_float", "f4": "np_float32"} | {
-    f"{kind}{size}": "np_int" for kind in "iu" for size in (1, 2, 4, 8)
-}
+# Scalars the C accelerator writes and reads itself (dtype kind + itemsize -> its kind): the others (long double,
+# datetime64, timedelta64, str_, bytes_, void) take the hooks above.
+_NATIVE_KINDS = {
+    "b1": "np_bool",
+    "f8": "np_float",
+    "f4": "np_float32",
+    "f2": "np_float16",
+    "c8": "np_complex64",
+    "c16": "np_complex128",
+} | {f"{kind}{size}": "np_int" for kind in "iu" for size in (1, 2, 4, 8)}
 
 
 def _register() -> None:
