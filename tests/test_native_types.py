@@ -313,3 +313,18 @@ def test_every_float16_is_written_as_the_reference_writes_it() -> None:
     assert json.loads(datason.dumps(scalars, API)) == json.loads(python_walkers(lambda: datason.dumps(scalars, API)))
     back = datason.loads(datason.dumps(values, SerializationConfig(array_format="readable")))
     assert back.dtype == np.float16 and back.tobytes() == values.tobytes()
+
+
+@pytest.mark.parametrize("is_dst", [True, False])
+def test_zone_libraries_without_fold_keep_the_instant_in_the_repeated_hour(is_dst: bool) -> None:
+    """pytz (and dateutil without fold) mark the repeated hour's second pass by its offset only: the datetime
+    comes back in that zone as a ZoneInfo with the fold that gives the same offset, so the same instant."""
+    pytz = pytest.importorskip("pytz")
+    value = pytz.timezone("America/New_York").localize(dt.datetime(2024, 11, 3, 1, 9, 8), is_dst=is_dst)
+    text = datason.dumps([value, value])  # the second goes through the C accelerator once registered
+    for back in (datason.loads(text), python_walkers(lambda: datason.loads(text))):
+        for got in back:
+            assert isinstance(got.tzinfo, zoneinfo.ZoneInfo) and got.tzinfo.key == "America/New_York"
+            assert got.utcoffset() == value.utcoffset()
+            assert got.astimezone(dt.UTC) == value.astimezone(dt.UTC)
+            assert got.fold == (0 if is_dst else 1)

@@ -1652,6 +1652,14 @@ static int number_fits(PyObject *payload, int kind, double *out) {
     return 1;
 }
 
+/* The wall time of a datetime in another tzinfo, with fold. */
+static PyObject *in_zone(PyObject *value, PyObject *tz, int fold) {
+    return PyDateTimeAPI->DateTime_FromDateAndTimeAndFold(
+        PyDateTime_GET_YEAR(value), PyDateTime_GET_MONTH(value), PyDateTime_GET_DAY(value),
+        PyDateTime_DATE_GET_HOUR(value), PyDateTime_DATE_GET_MINUTE(value), PyDateTime_DATE_GET_SECOND(value),
+        PyDateTime_DATE_GET_MICROSECOND(value), tz, fold, PyDateTimeAPI->DateTimeType);
+}
+
 /* A datetime from {"iso", "tz"?, "fold"?} (handlers.builtins._dec_datetime): the wall time of iso in the zone
  * ZoneInfo(tz), with fold; NULL (error cleared by the caller) for any other form. */
 static PyObject *datetime_from_fields(PyObject *payload, PyObject *zoneinfo) {
@@ -1675,10 +1683,22 @@ static PyObject *datetime_from_fields(PyObject *payload, PyObject *zoneinfo) {
     if (value == NULL) return NULL;
     tz = key != NULL ? PyObject_CallOneArg(zoneinfo, key) : Py_NewRef(PyDateTime_DATE_GET_TZINFO(value));
     if (tz == NULL) { Py_DECREF(value); return NULL; }
-    r = PyDateTimeAPI->DateTime_FromDateAndTimeAndFold(
-        PyDateTime_GET_YEAR(value), PyDateTime_GET_MONTH(value), PyDateTime_GET_DAY(value),
-        PyDateTime_DATE_GET_HOUR(value), PyDateTime_DATE_GET_MINUTE(value), PyDateTime_DATE_GET_SECOND(value),
-        PyDateTime_DATE_GET_MICROSECOND(value), tz, (int)f, PyDateTimeAPI->DateTimeType);
+    r = in_zone(value, tz, (int)f);
+    if (r != NULL && key != NULL && fold == NULL && PyDateTime_DATE_GET_TZINFO(value) != Py_None) {
+        /* The repeated hour's second pass from a zone library without fold (pytz, dateutil): the offset the ISO
+         * text carries says which pass (handlers.builtins._apply_tz_fields). */
+        PyObject *written = PyObject_CallMethodNoArgs(value, STR_UTCOFFSET), *got = PyObject_CallMethodNoArgs(r, STR_UTCOFFSET);
+        int same = written && got ? PyObject_RichCompareBool(written, got, Py_EQ) : -1;
+        if (same == 0) {
+            PyObject *other = in_zone(value, tz, 1), *other_offset = other ? PyObject_CallMethodNoArgs(other, STR_UTCOFFSET) : NULL;
+            if (other_offset != NULL && PyObject_RichCompareBool(other_offset, written, Py_EQ) == 1) Py_SETREF(r, Py_NewRef(other));
+            Py_XDECREF(other);
+            Py_XDECREF(other_offset);
+        }
+        Py_XDECREF(written);
+        Py_XDECREF(got);
+        if (same < 0) Py_CLEAR(r);
+    }
     Py_DECREF(value);
     Py_DECREF(tz);
     return r;

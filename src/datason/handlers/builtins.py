@@ -211,7 +211,13 @@ def _enc_datetime(value: dt.datetime, ctx: EncodeContext) -> Any:
 
 def _apply_tz_fields(value: Any, payload: dict[str, Any]) -> Any:
     if "tz" in payload:
+        written = value.utcoffset()  # the offset the ISO text carries (None for a time)
         value = value.replace(tzinfo=zone(payload["tz"]))
+        if "fold" not in payload and written is not None and value.utcoffset() != written:
+            # The repeated hour's second pass from a zone library without fold (pytz, dateutil): the offset says which.
+            other = value.replace(fold=1)
+            if other.utcoffset() == written:
+                value = other
     elif "utcoffset" in payload:
         offset = _dec_offset(payload["utcoffset"])
         name = payload.get("tzname")
