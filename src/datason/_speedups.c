@@ -268,14 +268,31 @@ static double f32_json_double(float f); /* below, with the float formatting */
 static double f16_json_double(double v);
 
 /* The registered entry for an exact type (a new reference), or NULL. */
-static PyObject *fast_entry(PyTypeObject *t) {
-    if (fast_types == NULL || PyDict_GET_SIZE(fast_types) == 0) return NULL;
-    PyObject *entry = PyDict_GetItemWithError(fast_types, (PyObject *)t);
-    if (entry == NULL) { PyErr_Clear(); return NULL; }
-    return Py_NewRef(entry);
+/* Lookups in fast_types, cached per type (found or not) in a small direct-mapped table; emptied whenever
+ * fast_types changes, so an entry is alive while cached and a newly registered type is seen at once. */
+#define ENTRY_CACHE 64
+static struct { PyTypeObject *type; PyObject *entry; int kind; } entry_cache[ENTRY_CACHE];
+
+static void forget_entries(void) {
+    for (int i = 0; i < ENTRY_CACHE; i++) {
+        entry_cache[i].type = NULL;
+        Py_CLEAR(entry_cache[i].entry);
+    }
 }
 
-static inline int entry_kind(PyObject *entry) { return (int)PyLong_AsLong(PyTuple_GET_ITEM(entry, 0)); }
+/* The registered entry for an exact type (a new reference; its kind in *kind), or NULL. */
+static PyObject *fast_entry(PyTypeObject *t, int *kind) {
+    size_t slot = ((uintptr_t)t >> 5) % ENTRY_CACHE;
+    if (entry_cache[slot].type != t) {
+        PyObject *entry = fast_types == NULL ? NULL : PyDict_GetItemWithError(fast_types, (PyObject *)t);
+        if (entry == NULL) PyErr_Clear();
+        entry_cache[slot].type = t;
+        Py_XSETREF(entry_cache[slot].entry, Py_XNewRef(entry));
+        entry_cache[slot].kind = entry == NULL ? 0 : (int)PyLong_AsLong(PyTuple_GET_ITEM(entry, 0));
+    }
+    *kind = entry_cache[slot].kind;
+    return Py_XNewRef(entry_cache[slot].entry);
+}
 
 /* "+HH:MM[:SS[.ffffff]]" as isoformat() appends a utcoffset; -1 when it is not a timedelta within a day. */
 static int put_offset(char *o, PyObject *delta) {
@@ -645,9 +662,9 @@ static PyObject *enc_value(Walker *w, PyObject *obj, Py_ssize_t depth) {
             return w->typed ? envelope(TAG_DATETIME, r) : r;
         }
     }
-    PyObject *entry = fast_entry(t);
+    int kind;
+    PyObject *entry = fast_entry(t, &kind);
     if (entry != NULL) {
-        int kind = entry_kind(entry);
         if (kind == K_ENUM || kind == K_FIELDS) {
             PyObject *natural = natural_form(w, obj, kind, PyTuple_GET_ITEM(entry, 2));
             Py_DECREF(entry);
@@ -686,46 +703,6 @@ static double decimal_double(uint64_t c, int k) {
 #else
     return strtod(text, NULL);
 #endif
-}
-
-/* JSON text of digits * 10**K (positive; "-" first when negative), spelled as orjson and repr() spell it:
- * positional from 1e-5 to below 1e16 (integral values keep a ".0"), else an exponent ("1e-6", "1e+16"). */
-static int format_digits(char *out, const char *digits, int len, int K, int negative) {
-    char *o = out;
-    if (negative) *o++ = '-';
-    int kk = len + K; /* 10**(kk-1) <= value < 10**kk */
-    if (K >= 0 && kk <= 16) { /* 1234e7 -> 12340000000.0 */
-        memcpy(o, digits, len);
-        memset(o + len, '0', kk - len);
-        o += kk;
-        memcpy(o, ".0", 2);
-        o += 2;
-    } else if (kk > 0 && kk <= 16) { /* 1234e-2 -> 12.34 */
-        memcpy(o, digits, kk);
-        o[kk] = '.';
-        memcpy(o + kk + 1, digits + kk, len - kk);
-        o += len + 1;
-    } else if (kk > -5 && kk <= 0) { /* 1234e-6 -> 0.001234 */
-        memcpy(o, "0.", 2);
-        memset(o + 2, '0', -kk);
-        memcpy(o + 2 - kk, digits, len);
-        o += 2 - kk + len;
-    } else { /* 1234e30 -> 1.234e+33 */
-        *o++ = digits[0];
-        if (len > 1) {
-            *o++ = '.';
-            memcpy(o, digits + 1, len - 1);
-            o += len - 1;
-        }
-        *o++ = 'e';
-        int e = kk - 1;
-        *o++ = e < 0 ? '-' : '+';
-        if (e < 0) e = -e;
-        if (e >= 100) *o++ = (char)('0' + e / 100);
-        if (e >= 10) *o++ = (char)('0' + e / 10 % 10);
-        *o++ = (char)('0' + e % 10);
-    }
-    return (int)(o - out);
 }
 
 /* ---- doubles: the shortest digits that read back, the closest of them (Ryu, Ulf Adams, PLDI 2018) ---- */
@@ -832,39 +809,77 @@ static const char DIGIT_PAIRS[201] = "000102030405060708091011121314151617181920
                                      "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
                                      "8081828384858687888990919293949596979899";
 
-/* The decimal digits of v, two at a time (8 per step above 10**8); returns how many. out: 20 bytes. */
+static inline int decimal_length(uint64_t v) {
+    int n = 1;
+    while (v >= 10000) { v /= 10000; n += 4; }
+    return n + (v >= 10) + (v >= 100) + (v >= 1000);
+}
+
+/* The decimal digits of v written backwards so that they end just before `end`, two at a time. */
+static inline void put_digits_back(char *end, uint64_t v) {
+    while (v >= 100) {
+        end -= 2;
+        memcpy(end, DIGIT_PAIRS + 2 * (v % 100), 2);
+        v /= 100;
+    }
+    if (v >= 10) memcpy(end - 2, DIGIT_PAIRS + 2 * v, 2);
+    else end[-1] = (char)('0' + v);
+}
+
+/* The decimal digits of v at out; returns how many (at most 20). */
 static int put_digits(char *out, uint64_t v) {
-    char tmp[20], *p = tmp + 20;
-    while (v >= 100000000) {
-        uint32_t low = (uint32_t)(v % 100000000), a = low / 10000, b = low % 10000;
-        v /= 100000000;
-        p -= 8;
-        memcpy(p, DIGIT_PAIRS + 2 * (a / 100), 2);
-        memcpy(p + 2, DIGIT_PAIRS + 2 * (a % 100), 2);
-        memcpy(p + 4, DIGIT_PAIRS + 2 * (b / 100), 2);
-        memcpy(p + 6, DIGIT_PAIRS + 2 * (b % 100), 2);
-    }
-    uint32_t r = (uint32_t)v;
-    while (r >= 100) {
-        p -= 2;
-        memcpy(p, DIGIT_PAIRS + 2 * (r % 100), 2);
-        r /= 100;
-    }
-    if (r >= 10) {
-        p -= 2;
-        memcpy(p, DIGIT_PAIRS + 2 * r, 2);
-    } else {
-        *--p = (char)('0' + r);
-    }
-    int n = (int)(tmp + 20 - p);
-    memcpy(out, p, n);
+    int n = decimal_length(v);
+    put_digits_back(out + n, v);
     return n;
+}
+
+/* JSON text of d * 10**K (d > 0; "-" first when negative), spelled as orjson and repr() spell it: positional
+ * from 1e-5 to below 1e16 (integral values keep a ".0"), else an exponent ("1e-6", "1e+16"). */
+static int format_number(char *out, uint64_t d, int K, int negative) {
+    char *o = out;
+    int len = decimal_length(d), kk = len + K; /* 10**(kk-1) <= value < 10**kk */
+    if (negative) *o++ = '-';
+    if (K >= 0 && kk <= 16) { /* 1234e7 -> 12340000000.0 */
+        put_digits_back(o + len, d);
+        memset(o + len, '0', K);
+        o += kk;
+        o[0] = '.';
+        o[1] = '0';
+        o += 2;
+    } else if (kk > 0 && kk <= 16) { /* 1234e-2 -> 12.34 */
+        put_digits_back(o + len + 1, d);
+        for (int i = 0; i < kk; i++) o[i] = o[i + 1];
+        o[kk] = '.';
+        o += len + 1;
+    } else if (kk > -5 && kk <= 0) { /* 1234e-6 -> 0.001234 */
+        o[0] = '0';
+        o[1] = '.';
+        memset(o + 2, '0', -kk);
+        put_digits_back(o + 2 - kk + len, d);
+        o += 2 - kk + len;
+    } else { /* 1234e30 -> 1.234e+33 */
+        put_digits_back(o + len + 1, d);
+        o[0] = o[1];
+        if (len > 1) {
+            o[1] = '.';
+            o += len + 1;
+        } else {
+            o += 1;
+        }
+        *o++ = 'e';
+        int e = kk - 1;
+        *o++ = e < 0 ? '-' : '+';
+        if (e < 0) e = -e;
+        if (e >= 100) *o++ = (char)('0' + e / 100);
+        if (e >= 10) *o++ = (char)('0' + e / 10 % 10);
+        *o++ = (char)('0' + e % 10);
+    }
+    return (int)(o - out);
 }
 
 /* JSON text for a finite double: the shortest digits that read back to the same bits, spelled as orjson
  * and repr() spell them. */
 static int format_double(double value, char *out) {
-    char digits[24];
     if (value == 0.0) {
         if (signbit(value)) { memcpy(out, "-0.0", 4); return 4; }
         memcpy(out, "0.0", 3);
@@ -872,7 +887,7 @@ static int format_double(double value, char *out) {
     }
     int32_t e;
     uint64_t d = ryu_digits(fabs(value), &e);
-    return format_digits(out, digits, put_digits(digits, d), e, value < 0);
+    return format_number(out, d, e, value < 0);
 }
 
 /* ---- float32: its own shortest digits (Ryu's f2s), as orjson writes a float32 ------------------------- */
@@ -1022,16 +1037,15 @@ static double f16_json_double(double v) {
     return signbit(v) ? -d : d;
 }
 
-/* A positive finite float32's shortest digits (digits * 10**K) and the double they read as. When that double
- * rounds to another float32 (7.038531e-26: double rounding), *len is 0 and the exact value is returned. */
-static double f32_digits(float a, char *digits, int *len, int *K) {
+/* A positive finite float32's shortest digits (*m * 10**K) and the double they read as. When that double
+ * rounds to another float32 (7.038531e-26: double rounding), *m is 0 and the exact value is returned. */
+static double f32_digits(float a, uint32_t *m, int *K) {
     int32_t e;
-    uint32_t m = ryu_digits32(a, &e);
-    double d = decimal_double(m, e);
-    *len = put_digits(digits, m);
+    *m = ryu_digits32(a, &e);
     *K = e;
+    double d = decimal_double(*m, e);
     if ((float)d != a) {
-        *len = 0;
+        *m = 0;
         return (double)a;
     }
     return d;
@@ -1041,21 +1055,20 @@ static double f32_digits(float a, char *digits, int *len, int *K) {
  * read as a double, unless that double rounds to another float32, then the exact value. */
 static double f32_json_double(float x) {
     if (x == 0.0f || !isfinite(x)) return (double)x;
-    char digits[32];
-    int len, K;
-    double d = f32_digits(fabsf(x), digits, &len, &K);
+    uint32_t m;
+    int K;
+    double d = f32_digits(fabsf(x), &m, &K);
     return signbit(x) ? -d : d;
 }
 
 /* JSON text of a float32 as datason writes it (the number f32_json_double gives), in one digit generation. */
 static int format_float32(float x, char *out) {
     if (x == 0.0f || !isfinite(x)) return format_double((double)x, out);
-    char digits[32];
-    int K, len;
-    double d = f32_digits(fabsf(x), digits, &len, &K);
-    if (len == 0) return format_double((double)x, out); /* the rare float32 its digits do not bring back */
-    (void)d;
-    return format_digits(out, digits, len, K, x < 0);
+    uint32_t m;
+    int K;
+    f32_digits(fabsf(x), &m, &K);
+    if (m == 0) return format_double((double)x, out); /* the rare float32 its digits do not bring back */
+    return format_number(out, m, K, x < 0);
 }
 
 /* ---- writer: values -> JSON bytes in one pass (typed or plain), no intermediate tree ------------ */
@@ -1575,9 +1588,9 @@ static int write_value(Writer *o, PyObject *obj, Py_ssize_t depth) {
             return put(o, text, e - text);
         }
     }
-    PyObject *entry = fast_entry(t);
+    int kind;
+    PyObject *entry = fast_entry(t, &kind);
     if (entry != NULL) {
-        int kind = entry_kind(entry);
         PyObject *tag = PyTuple_GET_ITEM(entry, 1);
         if (kind == K_FIELDS && !w->strict) {
             r = write_fields(o, obj, PyTuple_GET_ITEM(entry, 2), depth);
@@ -2723,6 +2736,7 @@ static PyObject *register_type(PyObject *self, PyObject *args) {
     PyObject *entry = Py_BuildValue("(iOO)", kind, tag, extra);
     if (entry == NULL || PyDict_SetItem(fast_types, type, entry) < 0) { Py_XDECREF(entry); return NULL; }
     Py_DECREF(entry);
+    forget_entries();
     Py_RETURN_NONE;
 }
 
@@ -2739,6 +2753,7 @@ static PyObject *register_tag(PyObject *self, PyObject *args) {
 }
 
 static PyObject *clear_types(PyObject *self, PyObject *unused) {
+    forget_entries();
     PyDict_Clear(fast_types);
     PyDict_Clear(fast_tags);
     Py_RETURN_NONE;
