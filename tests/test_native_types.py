@@ -328,3 +328,39 @@ def test_zone_libraries_without_fold_keep_the_instant_in_the_repeated_hour(is_ds
             assert got.utcoffset() == value.utcoffset()
             assert got.astimezone(dt.UTC) == value.astimezone(dt.UTC)
             assert got.fold == (0 if is_dst else 1)
+
+
+iso_texts = st.one_of(
+    st.builds(
+        lambda d, sep: d.isoformat(sep=sep),
+        st.datetimes(timezones=st.one_of(st.none(), st.just(dt.UTC), fixed_offsets)),
+        st.sampled_from(["T", " "]),
+    ),
+    st.builds(lambda d: d.isoformat(timespec="milliseconds"), st.datetimes()),
+    st.builds(lambda d: d.replace(tzinfo=None).isoformat() + "Z", st.datetimes()),
+    st.from_regex(
+        r"\A[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,7})?([+-][0-9]{2}:[0-9]{2}|Z)?\Z"
+    ),
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(text=iso_texts)
+def test_iso_datetimes_read_as_fromisoformat_reads_them(text: str) -> None:
+    """The C reader of ISO datetimes (auto mode and typed payloads) gives what datetime.fromisoformat gives."""
+    try:
+        want: Any = dt.datetime.fromisoformat(text)
+    except ValueError:
+        want = text
+    for config in (API, None):
+        got = datason.auto_deserialize([text], config)[0]
+        auto_want = want if len(text) <= 40 else text  # auto mode looks at strings of 16 to 40 characters
+        assert type(got) is type(auto_want)
+        if isinstance(auto_want, dt.datetime):
+            assert (got, got.utcoffset(), got.tzinfo) == (want, want.utcoffset(), want.tzinfo)
+        else:
+            assert got == auto_want
+    if isinstance(want, dt.datetime):
+        typed = json.dumps({"__datason_type__": "datetime", "__datason_value__": text})
+        got = datason.loads(typed)
+        assert (got, got.utcoffset(), got.tzinfo) == (want, want.utcoffset(), want.tzinfo)

@@ -1636,6 +1636,71 @@ static PyObject *Walker_dumpb(Walker *w, PyObject *args) {
 
 /* ---- decoder --------------------------------------------------------------------------------- */
 
+/* datetime.fromisoformat, with the forms datason writes parsed in C: "YYYY-MM-DDTHH:MM:SS[.ffffff]" with no
+ * offset, "Z" or "+HH:MM" (T or a space). Fixed offsets share one timezone object per offset (they are
+ * immutable and equal to fromisoformat's); anything else, valid or not, is fromisoformat's to read. */
+static PyObject *tz_by_minute[2 * 24 * 60 + 1];
+
+static inline int digits_at(const Py_UCS1 *c, int n) {
+    int v = 0;
+    for (int i = 0; i < n; i++) {
+        if (c[i] < '0' || c[i] > '9') return -1;
+        v = v * 10 + (c[i] - '0');
+    }
+    return v;
+}
+
+static PyObject *iso_fast(PyObject *text) {
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    if (!PyUnicode_IS_ASCII(text) || n < 19) return NULL;
+    const Py_UCS1 *c = PyUnicode_1BYTE_DATA(text);
+    if (c[4] != '-' || c[7] != '-' || (c[10] != 'T' && c[10] != ' ') || c[13] != ':' || c[16] != ':') return NULL;
+    int year = digits_at(c, 4), month = digits_at(c + 5, 2), day = digits_at(c + 8, 2);
+    int hour = digits_at(c + 11, 2), minute = digits_at(c + 14, 2), second = digits_at(c + 17, 2), us = 0;
+    Py_ssize_t i = 19;
+    if (i < n && c[i] == '.') {
+        if (n < 26 || (us = digits_at(c + 20, 6)) < 0) return NULL;
+        i = 26;
+    }
+    PyObject *tz = Py_None;
+    if (i == n - 1 && c[i] == 'Z') {
+        tz = PyDateTime_TimeZone_UTC;
+    } else if (i == n - 6 && (c[i] == '+' || c[i] == '-') && c[i + 3] == ':') {
+        int oh = digits_at(c + i + 1, 2), om = digits_at(c + i + 4, 2);
+        if (oh < 0 || om < 0 || oh > 23 || om > 59) return NULL;
+        int minutes = (c[i] == '-' ? -1 : 1) * (oh * 60 + om);
+        if (minutes == 0) {
+            tz = PyDateTime_TimeZone_UTC;
+        } else {
+            PyObject **slot = &tz_by_minute[minutes + 24 * 60];
+            if (*slot == NULL) {
+                PyObject *delta = PyDelta_FromDSU(0, minutes * 60, 0);
+                *slot = delta ? PyTimeZone_FromOffset(delta) : NULL;
+                Py_XDECREF(delta);
+                if (*slot == NULL) { PyErr_Clear(); return NULL; }
+            }
+            tz = *slot;
+        }
+    } else if (i != n) {
+        return NULL;
+    }
+    if (year < 1 || month < 1 || month > 12 || day < 1 || hour < 0 || hour > 23 || minute < 0 || minute > 59 ||
+        second < 0 || second > 59)
+        return NULL;
+    static const int days_in[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    int leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+    if (day > days_in[month - 1] + (month == 2 && leap)) return NULL;
+    return PyDateTimeAPI->DateTime_FromDateAndTime(year, month, day, hour, minute, second, us, tz,
+                                                   PyDateTimeAPI->DateTimeType);
+}
+
+static PyObject *from_iso(PyObject *text) {
+    PyObject *r = iso_fast(text);
+    if (r != NULL || PyErr_Occurred()) return r;
+    return PyObject_CallOneArg(FROMISOFORMAT, text);
+}
+
+
 typedef struct {
     PyObject_HEAD
     PyObject *slow;   /* decoder.py_value(node, depth) */
@@ -1692,7 +1757,7 @@ static PyObject *datetime_from_fields(PyObject *payload, PyObject *zoneinfo) {
         f = PyLong_AsLong(fold);
         if (f != 0 && f != 1) return NULL;
     }
-    value = PyObject_CallOneArg(FROMISOFORMAT, iso);
+    value = from_iso(iso);
     if (value == NULL) return NULL;
     tz = key != NULL ? PyObject_CallOneArg(zoneinfo, key) : Py_NewRef(PyDateTime_DATE_GET_TZINFO(value));
     if (tz == NULL) { Py_DECREF(value); return NULL; }
@@ -1859,7 +1924,7 @@ static PyObject *fast_tag(Reviver *w, PyObject *tag, PyObject *payload, Py_ssize
     if (PyUnicode_CheckExact(payload) && (tag == TAG_UUID || PyUnicode_Compare(tag, TAG_UUID) == 0)) {
         r = uuid_from_text(payload);
     } else if (PyUnicode_CheckExact(payload) && (tag == TAG_DATETIME || PyUnicode_Compare(tag, TAG_DATETIME) == 0)) {
-        r = PyObject_CallOneArg(FROMISOFORMAT, payload);
+        r = from_iso(payload);
     } else if ((entry = PyDict_GetItemWithError(fast_tags, tag)) != NULL) {
         Py_INCREF(entry);
         int kind = (int)PyLong_AsLong(PyTuple_GET_ITEM(entry, 0));
@@ -2009,7 +2074,7 @@ static PyObject *auto_string(Reviver *w, PyObject *s, Py_ssize_t depth) {
             match = p == 'd' ? (c[i] >= '0' && c[i] <= '9') : p == 'T' ? (c[i] == 'T' || c[i] == ' ') : c[i] == p;
         }
         if (match) {
-            PyObject *d = PyObject_CallOneArg(FROMISOFORMAT, s);
+            PyObject *d = from_iso(s);
             if (d != NULL || !PyErr_ExceptionMatches(PyExc_ValueError)) return d;
             PyErr_Clear();
             return Py_NewRef(s);
