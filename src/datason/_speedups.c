@@ -1,9 +1,16 @@
 /* datason._speedups: the hot loops of encoder.py, decoder.py and fastpath.py in C.
  *
  * Same semantics as the Python walkers (which stay the reference and the fallback):
- * C handles the JSON types, UUIDs and naive/UTC datetimes itself and hands every other
- * value, and every limit problem, to the Python walker (`slow(obj, depth)`), which also
- * raises the error. On the way out of an error each container adds its path segment.
+ * C handles the JSON types, UUIDs and naive/UTC datetimes itself, and the types the registry
+ * hands it as the encoder and decoder meet them ("registered types" below: datetimes in any
+ * zone, dates, times, timedeltas, Decimals, NumPy scalars and arrays, unregistered Enums and
+ * dataclasses). Every other value, and every limit problem, goes to the Python walker
+ * (`slow(obj, depth)`), which also raises the error. On the way out of an error each container
+ * adds its path segment. The tags and marker keys it writes come from wire.py (configure).
+ *
+ * Sections: helpers; encoder (values -> tree); registered types; floats (Ryu: the shortest digits,
+ * as orjson and repr write them; tables in _ryu_tables.h, made by tools/ryu_tables.py); writer
+ * (values -> JSON bytes); decoder (tree -> values); parser (JSON text -> values); plain check.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -809,21 +816,37 @@ static const char DIGIT_PAIRS[201] = "000102030405060708091011121314151617181920
                                      "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
                                      "8081828384858687888990919293949596979899";
 
-static inline int decimal_length(uint64_t v) {
-    int n = 1;
-    while (v >= 10000) { v /= 10000; n += 4; }
-    return n + (v >= 10) + (v >= 100) + (v >= 1000);
+static const uint64_t POW10_U64[20] = {1ULL, 10ULL, 100ULL, 1000ULL, 10000ULL, 100000ULL, 1000000ULL, 10000000ULL,
+                                       100000000ULL, 1000000000ULL, 10000000000ULL, 100000000000ULL,
+                                       1000000000000ULL, 10000000000000ULL, 100000000000000ULL,
+                                       1000000000000000ULL, 10000000000000000ULL, 100000000000000000ULL,
+                                       1000000000000000000ULL, 10000000000000000000ULL};
+
+static inline int decimal_length(uint64_t v) { /* from the bit length: log10(2) ~ 1233 / 4096 */
+    int t = ((64 - __builtin_clzll(v | 1)) * 1233) >> 12;
+    return t + 1 - (v < POW10_U64[t]);
 }
 
-/* The decimal digits of v written backwards so that they end just before `end`, two at a time. */
+/* The decimal digits of v written backwards so that they end just before `end`, two at a time (eight at a time
+ * in 32-bit arithmetic while v has more than eight). */
 static inline void put_digits_back(char *end, uint64_t v) {
-    while (v >= 100) {
-        end -= 2;
-        memcpy(end, DIGIT_PAIRS + 2 * (v % 100), 2);
-        v /= 100;
+    while (v >= 100000000) {
+        uint32_t low = (uint32_t)(v % 100000000), a = low / 10000, b = low % 10000;
+        v /= 100000000;
+        end -= 8;
+        memcpy(end, DIGIT_PAIRS + 2 * (a / 100), 2);
+        memcpy(end + 2, DIGIT_PAIRS + 2 * (a % 100), 2);
+        memcpy(end + 4, DIGIT_PAIRS + 2 * (b / 100), 2);
+        memcpy(end + 6, DIGIT_PAIRS + 2 * (b % 100), 2);
     }
-    if (v >= 10) memcpy(end - 2, DIGIT_PAIRS + 2 * v, 2);
-    else end[-1] = (char)('0' + v);
+    uint32_t r = (uint32_t)v;
+    while (r >= 100) {
+        end -= 2;
+        memcpy(end, DIGIT_PAIRS + 2 * (r % 100), 2);
+        r /= 100;
+    }
+    if (r >= 10) memcpy(end - 2, DIGIT_PAIRS + 2 * r, 2);
+    else end[-1] = (char)('0' + r);
 }
 
 /* The decimal digits of v at out; returns how many (at most 20). */
@@ -1498,7 +1521,9 @@ static int write_array(Writer *o, PyObject *obj, PyObject *tag, Py_ssize_t depth
     static const int sizes[] = {1, 1, 1, 2, 2, 4, 4, 8, 8, 8, 8, 4, 8, 2};
     const char *at = code ? strchr(codes, code) : NULL;
     Py_ssize_t count = view.itemsize ? view.len / view.itemsize : 0;
-    int ok = at != NULL && view.itemsize == sizes[at - codes] && view.ndim >= 1 && count <= w->max_size;
+    /* Large float64 arrays: orjson's vectorised writer (through Python) is faster than one float at a time. */
+    int ok = at != NULL && view.itemsize == sizes[at - codes] && view.ndim >= 1 && count <= w->max_size &&
+             !(code == 'd' && count > 256);
     for (int i = 0; ok && i < view.ndim; i++) ok = view.shape[i] <= w->max_size;
     if (ok && w->typed) ok = (w->arrays == 2 || (w->arrays == 1 && count <= w->compact_above)) &&
                              payload_fits(w, depth, 3) && depth + 1 + view.ndim <= w->max_depth &&
