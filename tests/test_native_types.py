@@ -364,3 +364,15 @@ def test_iso_datetimes_read_as_fromisoformat_reads_them(text: str) -> None:
         typed = json.dumps({"__datason_type__": "datetime", "__datason_value__": text})
         got = datason.loads(typed)
         assert (got, got.utcoffset(), got.tzinfo) == (want, want.utcoffset(), want.tzinfo)
+
+
+def test_integers_at_every_decimal_length_are_written_exactly() -> None:
+    """0, and each power of ten and its neighbours up to 2**64 - 1, as ints, NumPy scalars and array items."""
+    ints = sorted({0, 2**64 - 1} | {10**k + d for k in range(20) for d in (-1, 0, 1)} - {10**19 + 1, 10**19})
+    arrays = [np.array(ints, dtype=np.uint64), np.array([-x for x in ints if x < 2**63], dtype=np.int64)]
+    for config in (API, None):
+        assert json.loads(datason.dumps(ints, config)) == ints
+        assert json.loads(datason.dumps([np.uint64(x) for x in ints], API)) == ints
+        for a in arrays:
+            assert_same_text = json.loads(datason.dumps(a, API))
+            assert assert_same_text == a.tolist()

@@ -824,7 +824,7 @@ static const uint64_t POW10_U64[20] = {1ULL, 10ULL, 100ULL, 1000ULL, 10000ULL, 1
 
 static inline int decimal_length(uint64_t v) { /* from the bit length: log10(2) ~ 1233 / 4096 */
     int t = ((64 - __builtin_clzll(v | 1)) * 1233) >> 12;
-    return t + 1 - (v < POW10_U64[t]);
+    return t + 1 - (v < POW10_U64[t]) + (v == 0);
 }
 
 /* The decimal digits of v written backwards so that they end just before `end`, two at a time (eight at a time
