@@ -56,7 +56,13 @@ speedups = _load()
 def register_encode(cls: type, handler: TypeHandler) -> None:
     """The walker writes exact ``cls`` values itself from now on, as ``handler`` (which has a native kind) does."""
     if speedups is not None and handler.native is not None and cls in handler.types:
-        speedups.register_type(cls, handler.native, handler.tag, None)
+        extra = None
+        if handler.native == "np_int":  # C reads the value from the scalar itself once it checked the layout
+            import numpy as np  # loaded: a NumPy handler exists
+
+            dtype = np.dtype(cls)
+            extra = (dtype.itemsize, dtype.kind == "i")
+        speedups.register_type(cls, handler.native, handler.tag, extra)
 
 
 def register_natural(cls: type, fields: tuple[str, ...] | None) -> None:

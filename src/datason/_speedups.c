@@ -278,7 +278,7 @@ static double f16_json_double(double v);
 /* Lookups in fast_types, cached per type (found or not) in a small direct-mapped table; emptied whenever
  * fast_types changes, so an entry is alive while cached and a newly registered type is seen at once. */
 #define ENTRY_CACHE 64
-static struct { PyTypeObject *type; PyObject *entry; int kind; } entry_cache[ENTRY_CACHE];
+static struct { PyTypeObject *type; PyObject *entry; int kind, layout; } entry_cache[ENTRY_CACHE];
 
 static void forget_entries(void) {
     for (int i = 0; i < ENTRY_CACHE; i++) {
@@ -287,7 +287,15 @@ static void forget_entries(void) {
     }
 }
 
-/* The registered entry for an exact type (a new reference; its kind in *kind), or NULL. */
+/* A NumPy scalar's value read from its object (PyObject_HEAD, then the value, as NumPy lays its scalars
+ * out): RAW_SCALAR | itemsize << 1 | signed << 5 when register_type checked that layout on sample values,
+ * else 0 (the value is asked for through the number protocol). */
+#define RAW_SCALAR 1
+static int last_layout; /* the layout of the entry fast_entry returned last (read at once, under the GIL) */
+
+static inline void *scalar_value(PyObject *obj) { return (char *)obj + sizeof(PyObject); }
+
+/* The registered entry for an exact type (a new reference; its kind in *kind, layout in last_layout), or NULL. */
 static PyObject *fast_entry(PyTypeObject *t, int *kind) {
     size_t slot = ((uintptr_t)t >> 5) % ENTRY_CACHE;
     if (entry_cache[slot].type != t) {
@@ -295,9 +303,12 @@ static PyObject *fast_entry(PyTypeObject *t, int *kind) {
         if (entry == NULL) PyErr_Clear();
         entry_cache[slot].type = t;
         Py_XSETREF(entry_cache[slot].entry, Py_XNewRef(entry));
-        entry_cache[slot].kind = entry == NULL ? 0 : (int)PyLong_AsLong(PyTuple_GET_ITEM(entry, 0));
+        long code = entry == NULL ? 0 : PyLong_AsLong(PyTuple_GET_ITEM(entry, 0));
+        entry_cache[slot].kind = (int)(code & 0xFF);
+        entry_cache[slot].layout = (int)(code >> 8);
     }
     *kind = entry_cache[slot].kind;
+    last_layout = entry_cache[slot].layout;
     return Py_XNewRef(entry_cache[slot].entry);
 }
 
@@ -1439,10 +1450,29 @@ static int write_leaf(Writer *o, PyObject *obj, int kind, PyObject *tag, Py_ssiz
         double v = 0;
         int b = 0;
         PyObject *integer = NULL;
+        int layout = last_layout, raw_int = 0, raw_negative = 0;
+        unsigned long long magnitude = 0;
         if (kind == K_NP_BOOL) {
-            if ((b = PyObject_IsTrue(obj)) < 0) { PyErr_Clear(); return 0; }
+            if (layout & RAW_SCALAR) b = *(unsigned char *)scalar_value(obj) != 0;
+            else if ((b = PyObject_IsTrue(obj)) < 0) { PyErr_Clear(); return 0; }
+        } else if (kind == K_NP_INT && (layout & RAW_SCALAR)) {
+            int size = layout >> 1 & 15, is_signed = layout >> 5 & 1;
+            long long x = 0;
+            unsigned long long u = 0;
+            if (size == 1) { if (is_signed) x = *(int8_t *)scalar_value(obj); else u = *(uint8_t *)scalar_value(obj); }
+            else if (size == 2) { int16_t a; uint16_t c; memcpy(&a, scalar_value(obj), 2); memcpy(&c, scalar_value(obj), 2); if (is_signed) x = a; else u = c; }
+            else if (size == 4) { int32_t a; uint32_t c; memcpy(&a, scalar_value(obj), 4); memcpy(&c, scalar_value(obj), 4); if (is_signed) x = a; else u = c; }
+            else { memcpy(&x, scalar_value(obj), 8); memcpy(&u, scalar_value(obj), 8); }
+            raw_int = 1;
+            if (is_signed) { raw_negative = x < 0; magnitude = x < 0 ? 0ULL - (unsigned long long)x : (unsigned long long)x; }
+            else magnitude = u;
         } else if (kind == K_NP_INT) {
             if ((integer = PyNumber_Index(obj)) == NULL) { PyErr_Clear(); return 0; }
+        } else if (kind == K_NP_FLOAT32 && (layout & RAW_SCALAR)) {
+            float f;
+            memcpy(&f, scalar_value(obj), 4);
+            v = f;
+            if (!isfinite(v)) return 0;
         } else {
             v = kind == K_NP_FLOAT && PyFloat_Check(obj) ? PyFloat_AS_DOUBLE(obj) : PyFloat_AsDouble(obj);
             if (v == -1.0 && PyErr_Occurred()) { PyErr_Clear(); return 0; }
@@ -1452,7 +1482,7 @@ static int write_leaf(Writer *o, PyObject *obj, int kind, PyObject *tag, Py_ssiz
         int r = w->typed ? write_envelope_head(o, tag) : 0;
         if (r == 0) {
             if (kind == K_NP_BOOL) r = b ? put(o, "true", 4) : put(o, "false", 5);
-            else if (kind == K_NP_INT) r = write_int(o, integer);
+            else if (kind == K_NP_INT) r = raw_int ? put_u64(o, magnitude, raw_negative) : write_int(o, integer);
             else if ((r = grow(o, 32)) == 0)
                 o->len += kind == K_NP_FLOAT32 ? format_float32((float)v, o->buf + o->len) : format_double(v, o->buf + o->len);
         }
@@ -2817,13 +2847,74 @@ static int kind_code(PyObject *name) {
     return -1;
 }
 
+/* Whether type's instances hold their value right after PyObject_HEAD: checked on sample values made by
+ * calling type (extra: (itemsize, signed) of an int kind). Returns the layout for fast_entry, or 0. */
+static int scalar_layout(PyObject *type, int kind, PyObject *extra) {
+    static const long long samples[] = {1, 100, -1, -128, 0x7F};
+    int size, is_signed = 0;
+    if (kind == K_NP_INT) {
+        if (!PyArg_ParseTuple(extra, "ip", &size, &is_signed)) { PyErr_Clear(); return 0; }
+    } else if (kind == K_NP_FLOAT32) {
+        size = 4;
+    } else if (kind == K_NP_BOOL) {
+        size = 1;
+    } else {
+        return 0;
+    }
+    if (((PyTypeObject *)type)->tp_basicsize < (Py_ssize_t)sizeof(PyObject) + size) return 0;
+    for (int i = 0; i < 5; i++) {
+        long long v = samples[i];
+        if (v < 0 && !is_signed && kind == K_NP_INT) continue;
+        PyObject *arg = kind == K_NP_FLOAT32 ? PyFloat_FromDouble((double)v / 4) : kind == K_NP_BOOL
+                        ? Py_NewRef(v == 1 ? Py_True : Py_False) : PyLong_FromLongLong(v);
+        PyObject *obj = arg ? PyObject_CallOneArg(type, arg) : NULL;
+        Py_XDECREF(arg);
+        if (obj == NULL || Py_TYPE(obj) != (PyTypeObject *)type) { Py_XDECREF(obj); PyErr_Clear(); return 0; }
+        int same;
+        if (kind == K_NP_FLOAT32) {
+            float f;
+            memcpy(&f, scalar_value(obj), 4);
+            same = f == (float)((double)v / 4);
+        } else if (kind == K_NP_BOOL) {
+            same = *(unsigned char *)scalar_value(obj) == (v == 1);
+        } else {
+            long long x = 0;
+            if (size == 1) {
+                if (is_signed) x = *(int8_t *)scalar_value(obj);
+                else x = *(uint8_t *)scalar_value(obj);
+            } else if (size == 2) {
+                int16_t a;
+                uint16_t b;
+                memcpy(&a, scalar_value(obj), 2);
+                memcpy(&b, scalar_value(obj), 2);
+                if (is_signed) x = a;
+                else x = b;
+            } else if (size == 4) {
+                int32_t a;
+                uint32_t b;
+                memcpy(&a, scalar_value(obj), 4);
+                memcpy(&b, scalar_value(obj), 4);
+                if (is_signed) x = a;
+                else x = b;
+            } else if (size == 8) {
+                memcpy(&x, scalar_value(obj), 8);
+            }
+            same = size <= 8 && x == v;
+        }
+        Py_DECREF(obj);
+        if (!same) return 0;
+    }
+    return RAW_SCALAR | size << 1 | is_signed << 5;
+}
+
 /* register_type(type, kind, tag, extra): the walker writes exact instances of type itself. */
 static PyObject *register_type(PyObject *self, PyObject *args) {
     PyObject *type, *name, *tag, *extra;
     if (!PyArg_ParseTuple(args, "O!UOO", &PyType_Type, &type, &name, &tag, &extra)) return NULL;
     int kind = kind_code(name);
     if (kind < 0) return NULL;
-    PyObject *entry = Py_BuildValue("(iOO)", kind, tag, extra);
+    long code = kind | (long)scalar_layout(type, kind, extra) << 8;
+    PyObject *entry = Py_BuildValue("(lOO)", code, tag, extra);
     if (entry == NULL || PyDict_SetItem(fast_types, type, entry) < 0) { Py_XDECREF(entry); return NULL; }
     Py_DECREF(entry);
     forget_entries();
