@@ -741,6 +741,39 @@ static inline uint64_t mul_shift(uint64_t m, const uint64_t *mul, int32_t j) { /
     return (uint64_t)(((b0 >> 64) + b2) >> (j - 64));
 }
 
+/* Ryu's last step, for doubles and the narrower floats alike: drop digits while the interval [vm, vp] holds a
+ * shorter number, rounding vr by the last dropped digit (`last`: one already known); *removed counts them.
+ * The trailing-zero flags say whether vm and vr are exact (then an exact tie rounds to even). */
+static uint64_t ryu_shortest(uint64_t vr, uint64_t vp, uint64_t vm, int vm_trailing_zeros, int vr_trailing_zeros,
+                             int accept_bounds, uint8_t last, int32_t *removed) {
+    *removed = 0;
+    if (vm_trailing_zeros || vr_trailing_zeros) { /* the general case, rare */
+        while (vp / 10 > vm / 10) {
+            vm_trailing_zeros &= vm % 10 == 0;
+            vr_trailing_zeros &= last == 0;
+            last = (uint8_t)(vr % 10);
+            vr /= 10; vp /= 10; vm /= 10;
+            ++*removed;
+        }
+        if (vm_trailing_zeros) {
+            while (vm % 10 == 0) {
+                vr_trailing_zeros &= last == 0;
+                last = (uint8_t)(vr % 10);
+                vr /= 10; vp /= 10; vm /= 10;
+                ++*removed;
+            }
+        }
+        if (vr_trailing_zeros && last == 5 && vr % 2 == 0) last = 4; /* an exact tie: round to even */
+        return vr + ((vr == vm && (!accept_bounds || !vm_trailing_zeros)) || last >= 5);
+    }
+    while (vp / 10 > vm / 10) { /* the common case */
+        last = (uint8_t)(vr % 10);
+        vr /= 10; vp /= 10; vm /= 10;
+        ++*removed;
+    }
+    return vr + (vr == vm || last >= 5);
+}
+
 /* The shortest digits of a positive finite double: returns them as an integer, *exp10 its power of ten. */
 static uint64_t ryu_digits(double value, int32_t *exp10) {
     uint64_t bits;
@@ -784,41 +817,8 @@ static uint64_t ryu_digits(double value, int32_t *exp10) {
             vr_trailing_zeros = (mv & ((1ULL << q) - 1)) == 0;
         }
     }
-    int32_t removed = 0;
-    uint64_t output;
-    if (vm_trailing_zeros || vr_trailing_zeros) { /* the general case, rare */
-        uint8_t last = 0;
-        while (vp / 10 > vm / 10) {
-            vm_trailing_zeros &= vm % 10 == 0;
-            vr_trailing_zeros &= last == 0;
-            last = (uint8_t)(vr % 10);
-            vr /= 10; vp /= 10; vm /= 10;
-            removed++;
-        }
-        if (vm_trailing_zeros) {
-            while (vm % 10 == 0) {
-                vr_trailing_zeros &= last == 0;
-                last = (uint8_t)(vr % 10);
-                vr /= 10; vp /= 10; vm /= 10;
-                removed++;
-            }
-        }
-        if (vr_trailing_zeros && last == 5 && vr % 2 == 0) last = 4; /* an exact tie: round to even */
-        output = vr + ((vr == vm && (!accept_bounds || !vm_trailing_zeros)) || last >= 5);
-    } else { /* the common case */
-        int round_up = 0;
-        if (vp / 100 > vm / 100) {
-            round_up = vr % 100 >= 50;
-            vr /= 100; vp /= 100; vm /= 100;
-            removed += 2;
-        }
-        while (vp / 10 > vm / 10) {
-            round_up = vr % 10 >= 5;
-            vr /= 10; vp /= 10; vm /= 10;
-            removed++;
-        }
-        output = vr + (vr == vm || round_up);
-    }
+    int32_t removed;
+    uint64_t output = ryu_shortest(vr, vp, vm, vm_trailing_zeros, vr_trailing_zeros, accept_bounds, 0, &removed);
     *exp10 = e10 + removed;
     return output;
 }
@@ -985,34 +985,8 @@ static uint32_t ryu_digits_small(uint32_t mantissa, uint32_t exponent, int manti
             vr_trailing_zeros = (mv & ((1U << (q - 1)) - 1)) == 0;
         }
     }
-    int32_t removed = 0;
-    uint32_t output;
-    if (vm_trailing_zeros || vr_trailing_zeros) {
-        while (vp / 10 > vm / 10) {
-            vm_trailing_zeros &= vm % 10 == 0;
-            vr_trailing_zeros &= last == 0;
-            last = (uint8_t)(vr % 10);
-            vr /= 10; vp /= 10; vm /= 10;
-            removed++;
-        }
-        if (vm_trailing_zeros) {
-            while (vm % 10 == 0) {
-                vr_trailing_zeros &= last == 0;
-                last = (uint8_t)(vr % 10);
-                vr /= 10; vp /= 10; vm /= 10;
-                removed++;
-            }
-        }
-        if (vr_trailing_zeros && last == 5 && vr % 2 == 0) last = 4; /* an exact tie: round to even */
-        output = vr + ((vr == vm && (!accept_bounds || !vm_trailing_zeros)) || last >= 5);
-    } else {
-        while (vp / 10 > vm / 10) {
-            last = (uint8_t)(vr % 10);
-            vr /= 10; vp /= 10; vm /= 10;
-            removed++;
-        }
-        output = vr + (vr == vm || last >= 5);
-    }
+    int32_t removed;
+    uint32_t output = (uint32_t)ryu_shortest(vr, vp, vm, vm_trailing_zeros, vr_trailing_zeros, accept_bounds, last, &removed);
     *exp10 = e10 + removed;
     return output;
 }

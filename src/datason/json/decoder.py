@@ -9,17 +9,10 @@ from __future__ import annotations
 
 import json.decoder as _std
 from json.decoder import JSONDecodeError, JSONDecoder
-from typing import Any
+
+from ._forward import forward
 
 __all__ = ["JSONDecodeError", "JSONDecoder"]
 
 
-def __getattr__(name: str) -> Any:
-    try:
-        return getattr(_std, name)
-    except AttributeError:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *dir(_std)})
+__getattr__, __dir__ = forward(__name__, _std, globals())
