@@ -1748,6 +1748,14 @@ static PyObject *call2(PyObject *fn, PyObject *node, Py_ssize_t depth) {
     return r;
 }
 
+/* A NumPy scalar of a checked layout (see scalar_layout) holding the `size` bytes at value (a native value of
+ * that width), made as NumPy makes its scalars: tp_alloc, then the value after the header. */
+static PyObject *new_scalar(PyObject *type, const void *value, int size) {
+    PyObject *obj = ((PyTypeObject *)type)->tp_alloc((PyTypeObject *)type, 0);
+    if (obj != NULL) memcpy(scalar_value(obj), value, size);
+    return obj;
+}
+
 /* A JSON number (not a bool) that a NumPy float of this kind holds without overflowing, as a double. */
 static int number_fits(PyObject *payload, int kind, double *out) {
     if (!PyFloat_CheckExact(payload) && !PyLong_CheckExact(payload)) return 0;
@@ -1956,7 +1964,8 @@ static PyObject *fast_tag(Reviver *w, PyObject *tag, PyObject *payload, Py_ssize
         r = from_iso(payload);
     } else if ((entry = PyDict_GetItemWithError(fast_tags, tag)) != NULL) {
         Py_INCREF(entry);
-        int kind = (int)PyLong_AsLong(PyTuple_GET_ITEM(entry, 0));
+        long code = PyLong_AsLong(PyTuple_GET_ITEM(entry, 0));
+        int kind = (int)(code & 0xFF), layout = (int)(code >> 8);
         PyObject *extra = PyTuple_GET_ITEM(entry, 1), *pt = (PyObject *)Py_TYPE(payload);
         switch (kind) {
             case K_DATETIME:
@@ -1976,14 +1985,32 @@ static PyObject *fast_tag(Reviver *w, PyObject *tag, PyObject *payload, Py_ssize
                 break;
             case K_NP_INT: { /* extra: (type, min, max) */
                 if (pt != (PyObject *)&PyLong_Type || !PyTuple_Check(extra)) break;
-                if (PyObject_RichCompareBool(payload, PyTuple_GET_ITEM(extra, 1), Py_GE) == 1 &&
-                    PyObject_RichCompareBool(payload, PyTuple_GET_ITEM(extra, 2), Py_LE) == 1)
-                    r = PyObject_CallOneArg(PyTuple_GET_ITEM(extra, 0), payload);
+                if (PyObject_RichCompareBool(payload, PyTuple_GET_ITEM(extra, 1), Py_GE) != 1 ||
+                    PyObject_RichCompareBool(payload, PyTuple_GET_ITEM(extra, 2), Py_LE) != 1)
+                    break;
+                if (layout & RAW_SCALAR) { /* in range: the value in the type's width (two's complement) */
+                    int size = layout >> 1 & 15, overflow;
+                    long long x = PyLong_AsLongLongAndOverflow(payload, &overflow);
+                    unsigned long long u = overflow > 0 ? PyLong_AsUnsignedLongLong(payload) : (unsigned long long)x;
+                    uint8_t b1 = (uint8_t)u;
+                    uint16_t b2 = (uint16_t)u;
+                    uint32_t b4 = (uint32_t)u;
+                    const void *bytes = size == 1 ? (const void *)&b1 : size == 2 ? (const void *)&b2
+                                      : size == 4 ? (const void *)&b4 : (const void *)&u;
+                    if (!PyErr_Occurred()) r = new_scalar(PyTuple_GET_ITEM(extra, 0), bytes, size);
+                    break;
+                }
+                r = PyObject_CallOneArg(PyTuple_GET_ITEM(extra, 0), payload);
                 break;
             }
             case K_NP_FLOAT: case K_NP_FLOAT32: case K_NP_FLOAT16: { /* extra: the scalar type */
                 double v;
                 if (!number_fits(payload, kind, &v)) break;
+                if (layout & RAW_SCALAR) {
+                    float f = (float)v;
+                    r = kind == K_NP_FLOAT32 ? new_scalar(extra, &f, 4) : new_scalar(extra, &v, 8);
+                    break;
+                }
                 PyObject *f = PyFloat_FromDouble(v);
                 if (f != NULL) r = PyObject_CallOneArg(extra, f);
                 Py_XDECREF(f);
@@ -2830,6 +2857,8 @@ static int scalar_layout(PyObject *type, int kind, PyObject *extra) {
         if (!PyArg_ParseTuple(extra, "ip", &size, &is_signed)) { PyErr_Clear(); return 0; }
     } else if (kind == K_NP_FLOAT32) {
         size = 4;
+    } else if (kind == K_NP_FLOAT) {
+        size = 8;
     } else if (kind == K_NP_BOOL) {
         size = 1;
     } else {
@@ -2839,7 +2868,7 @@ static int scalar_layout(PyObject *type, int kind, PyObject *extra) {
     for (int i = 0; i < 5; i++) {
         long long v = samples[i];
         if (v < 0 && !is_signed && kind == K_NP_INT) continue;
-        PyObject *arg = kind == K_NP_FLOAT32 ? PyFloat_FromDouble((double)v / 4) : kind == K_NP_BOOL
+        PyObject *arg = kind == K_NP_FLOAT32 || kind == K_NP_FLOAT ? PyFloat_FromDouble((double)v / 4) : kind == K_NP_BOOL
                         ? Py_NewRef(v == 1 ? Py_True : Py_False) : PyLong_FromLongLong(v);
         PyObject *obj = arg ? PyObject_CallOneArg(type, arg) : NULL;
         Py_XDECREF(arg);
@@ -2849,6 +2878,10 @@ static int scalar_layout(PyObject *type, int kind, PyObject *extra) {
             float f;
             memcpy(&f, scalar_value(obj), 4);
             same = f == (float)((double)v / 4);
+        } else if (kind == K_NP_FLOAT) {
+            double d;
+            memcpy(&d, scalar_value(obj), 8);
+            same = d == (double)v / 4;
         } else if (kind == K_NP_BOOL) {
             same = *(unsigned char *)scalar_value(obj) == (v == 1);
         } else {
@@ -2901,7 +2934,21 @@ static PyObject *register_tag(PyObject *self, PyObject *args) {
     if (!PyArg_ParseTuple(args, "UUO", &tag, &name, &extra)) return NULL;
     int kind = kind_code(name);
     if (kind < 0) return NULL;
-    PyObject *entry = Py_BuildValue("(iO)", kind, extra);
+    long layout = 0; /* NumPy scalars of a checked layout are built without a call (tp_alloc, then the value) */
+    if (kind == K_NP_INT && PyTuple_Check(extra) && PyTuple_GET_SIZE(extra) == 3 && PyType_Check(PyTuple_GET_ITEM(extra, 0))) {
+        unsigned long long hi = PyLong_AsUnsignedLongLong(PyTuple_GET_ITEM(extra, 2));
+        long long lo = PyLong_AsLongLong(PyTuple_GET_ITEM(extra, 1));
+        if (PyErr_Occurred()) PyErr_Clear();
+        else {
+            int size = hi <= 0xFFULL ? 1 : hi <= 0xFFFFULL ? 2 : hi <= 0xFFFFFFFFULL ? 4 : 8;
+            PyObject *info = Py_BuildValue("(ii)", size, lo < 0);
+            if (info != NULL) layout = scalar_layout(PyTuple_GET_ITEM(extra, 0), kind, info);
+            Py_XDECREF(info);
+        }
+    } else if ((kind == K_NP_FLOAT || kind == K_NP_FLOAT32) && PyType_Check(extra)) {
+        layout = scalar_layout(extra, kind, NULL);
+    }
+    PyObject *entry = Py_BuildValue("(lO)", kind | layout << 8, extra);
     if (entry == NULL || PyDict_SetItem(fast_tags, tag, entry) < 0) { Py_XDECREF(entry); return NULL; }
     Py_DECREF(entry);
     Py_RETURN_NONE;
