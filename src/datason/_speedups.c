@@ -1734,6 +1734,7 @@ typedef struct {
     PyObject_HEAD
     PyObject *slow;   /* decoder.py_value(node, depth) */
     PyObject *tagged; /* decoder.tagged(node, depth) */
+    PyObject *zone_key, *zone; /* the last zone a {"iso", "tz"} payload named (documents repeat one zone) */
     Py_ssize_t max_depth, max_size, max_str, max_bytes;
     int in_place, auto_mode;
 } Reviver;
@@ -1777,7 +1778,7 @@ static PyObject *in_zone(PyObject *value, PyObject *tz, int fold) {
 
 /* A datetime from {"iso", "tz"?, "fold"?} (handlers.builtins._dec_datetime): the wall time of iso in the zone
  * ZoneInfo(tz), with fold; NULL (error cleared by the caller) for any other form. */
-static PyObject *datetime_from_fields(PyObject *payload, PyObject *zoneinfo) {
+static PyObject *datetime_from_fields(Reviver *w, PyObject *payload, PyObject *zoneinfo) {
     PyObject *iso = NULL, *key = NULL, *fold = NULL, *k, *v, *value, *tz, *r;
     Py_ssize_t pos = 0;
     while (PyDict_Next(payload, &pos, &k, &v)) {
@@ -1796,7 +1797,17 @@ static PyObject *datetime_from_fields(PyObject *payload, PyObject *zoneinfo) {
     }
     value = from_iso(iso);
     if (value == NULL) return NULL;
-    tz = key != NULL ? PyObject_CallOneArg(zoneinfo, key) : Py_NewRef(PyDateTime_DATE_GET_TZINFO(value));
+    if (key == NULL) {
+        tz = Py_NewRef(PyDateTime_DATE_GET_TZINFO(value));
+    } else if (w->zone_key != NULL && PyUnicode_Compare(key, w->zone_key) == 0) {
+        tz = Py_NewRef(w->zone);
+    } else {
+        tz = PyObject_CallOneArg(zoneinfo, key);
+        if (tz != NULL) {
+            Py_XSETREF(w->zone_key, Py_NewRef(key));
+            Py_XSETREF(w->zone, Py_NewRef(tz));
+        }
+    }
     if (tz == NULL) { Py_DECREF(value); return NULL; }
     r = in_zone(value, tz, (int)f);
     if (r != NULL && key != NULL && fold == NULL && PyDateTime_DATE_GET_TZINFO(value) != Py_None) {
@@ -1969,7 +1980,7 @@ static PyObject *fast_tag(Reviver *w, PyObject *tag, PyObject *payload, Py_ssize
         PyObject *extra = PyTuple_GET_ITEM(entry, 1), *pt = (PyObject *)Py_TYPE(payload);
         switch (kind) {
             case K_DATETIME:
-                if (pt == (PyObject *)&PyDict_Type) r = datetime_from_fields(payload, extra);
+                if (pt == (PyObject *)&PyDict_Type) r = datetime_from_fields(w, payload, extra);
                 break;
             case K_TIMEDELTA:
                 if (pt == (PyObject *)&PyDict_Type) r = timedelta_from_fields(payload);
@@ -2773,9 +2784,17 @@ static void Walker_dealloc(Walker *w) {
 static int Reviver_traverse(Reviver *w, visitproc visit, void *arg) {
     Py_VISIT(w->slow);
     Py_VISIT(w->tagged);
+    Py_VISIT(w->zone_key);
+    Py_VISIT(w->zone);
     return 0;
 }
-static int Reviver_clear(Reviver *w) { Py_CLEAR(w->slow); Py_CLEAR(w->tagged); return 0; }
+static int Reviver_clear(Reviver *w) {
+    Py_CLEAR(w->slow);
+    Py_CLEAR(w->tagged);
+    Py_CLEAR(w->zone_key);
+    Py_CLEAR(w->zone);
+    return 0;
+}
 static void Reviver_dealloc(Reviver *w) {
     PyObject_GC_UnTrack(w);
     Reviver_clear(w);
