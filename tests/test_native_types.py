@@ -14,6 +14,7 @@ import zoneinfo
 from typing import Any
 
 import numpy as np
+import pydantic
 import pytest
 from dateutil import tz as dateutil_tz
 from hypothesis import HealthCheck, given, settings
@@ -67,6 +68,13 @@ class Point:
 class Frozen:
     when: dt.datetime
     amount: decimal.Decimal
+
+
+class Reading(pydantic.BaseModel):
+    at: dt.datetime
+    value: float
+    tags: list[str] = []
+    note: str | None = None
 
 
 INT_TYPES = [np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16, np.uint32, np.uint64]
@@ -140,6 +148,9 @@ leaves = st.one_of(
     st.sampled_from(list(Color) + list(Level) + list(Kind)),
     st.builds(Point, st.floats(allow_nan=False), st.one_of(st.none(), st.floats(width=32).map(np.float32))),
     st.builds(Frozen, st.datetimes(timezones=st.sampled_from(ZONES)), st.decimals(allow_nan=False, places=2)),
+    st.builds(
+        Reading, at=st.datetimes(timezones=st.just(dt.UTC)), value=st.floats(), tags=st.lists(st.text(max_size=3))
+    ),
     st.uuids(),
     st.text(max_size=5),
 )

@@ -55,7 +55,13 @@ speedups = _load()
 
 def register_encode(cls: type, handler: TypeHandler) -> None:
     """The walker writes exact ``cls`` values itself from now on, as ``handler`` (which has a native kind) does."""
-    if speedups is not None and handler.native is not None and cls in handler.types:
+    if speedups is None or handler.native is None:
+        return
+    if handler.native == "untagged":  # a family of classes (pydantic models): each class as it is met
+        if handler.subclasses and issubclass(cls, handler.types):
+            speedups.register_type(cls, "untagged", handler.tag, handler.plain or handler.encode)
+        return
+    if cls in handler.types:
         extra = None
         if handler.native == "np_int":  # C reads the value from the scalar itself once it checked the layout
             import numpy as np  # loaded: a NumPy handler exists

@@ -235,6 +235,7 @@ static PyObject *iso_datetime(PyObject *d, int utc) {
 typedef struct {
     PyObject_HEAD
     PyObject *slow; /* encoder.py_value(obj, depth) */
+    PyObject *ctx;  /* the encoder's EncodeContext, for the hooks C calls (untagged) */
     Py_ssize_t max_depth, max_size, max_str, compact_above;
     int typed, tag_uuid, iso_dates, strict, arrays; /* arrays: 0 Python writes them, 1 readable when small, 2 always */
     PyObject *tz_obj[TZ_CACHE], *tz_form[TZ_CACHE]; /* typed mode: how datetimes in a tzinfo are written */
@@ -257,15 +258,17 @@ static inline int envelope_fits(Walker *w, Py_ssize_t depth) { return depth <= w
  *   ndarray     bool/int/float32/float64 native C-order arrays: {"dtype", "shape", "data"} | nested lists
  *   enum        an unregistered Enum: its value, encoded (never in strict mode)
  *   fields      an unregistered dataclass or attrs class: {name: value}, encoded (never in strict mode)
+ *   untagged    a family with a natural form and no tag (pydantic models): extra(value, ctx), encoded
+ *               (never in strict mode)
  * Anything else about a value (a limit, a non-finite float, a tzinfo without key or fixed offset, an
  * exception in user code) goes to the Python walker, which decides and raises. The table is cleared
  * whenever the registry changes (a user handler may replace a built-in one). */
 
 enum { K_DATETIME = 1, K_DATE, K_TIME, K_TIMEDELTA, K_STR, K_NP_BOOL, K_NP_INT, K_NP_FLOAT, K_NP_FLOAT32, K_NP_FLOAT16,
-       K_NP_COMPLEX64, K_NP_COMPLEX128, K_NDARRAY, K_ENUM, K_FIELDS, K_COUNT };
+       K_NP_COMPLEX64, K_NP_COMPLEX128, K_NDARRAY, K_ENUM, K_FIELDS, K_UNTAGGED, K_COUNT };
 static const char *const KIND_NAMES[K_COUNT] = {"", "datetime", "date", "time", "timedelta", "str", "np_bool", "np_int",
                                                 "np_float", "np_float32", "np_float16", "np_complex64",
-                                                "np_complex128", "ndarray", "enum", "fields"};
+                                                "np_complex128", "ndarray", "enum", "fields", "untagged"};
 static PyObject *fast_types; /* type -> (kind, tag, extra) */
 static PyObject *fast_tags;  /* tag -> (kind, extra): envelopes the reviver decodes itself */
 static PyObject *STR_REAL, *STR_IMAG, *STR_UTCOFFSET, *STR_TZNAME, *STR_KEY, *STR_ZONE, *STR_VALUE_, *STR_ISO, *STR_TZ, *STR_FOLD,
@@ -564,6 +567,11 @@ static PyObject *fast_leaf(Walker *w, PyObject *obj, int kind, PyObject *tag, Py
 /* The natural form of an unregistered Enum (its value) or dataclass ({field: value}); NULL as above. */
 static PyObject *natural_form(Walker *w, PyObject *obj, int kind, PyObject *extra) {
     if (w->strict) return NULL;
+    if (kind == K_UNTAGGED) { /* the hook's natural form (Python redoes it, and raises, when it fails here) */
+        PyObject *v = PyObject_CallFunctionObjArgs(extra, obj, w->ctx, NULL);
+        if (v == NULL) PyErr_Clear();
+        return v;
+    }
     if (kind == K_ENUM) {
         PyObject *v = PyObject_GetAttr(obj, STR_VALUE_);
         if (v == NULL) PyErr_Clear();
@@ -683,7 +691,7 @@ static PyObject *enc_value(Walker *w, PyObject *obj, Py_ssize_t depth) {
     int kind;
     PyObject *entry = fast_entry(t, &kind);
     if (entry != NULL) {
-        if (kind == K_ENUM || kind == K_FIELDS) {
+        if (kind == K_ENUM || kind == K_FIELDS || kind == K_UNTAGGED) {
             PyObject *natural = natural_form(w, obj, kind, PyTuple_GET_ITEM(entry, 2));
             Py_DECREF(entry);
             if (natural == NULL) return call_slow(w, obj, depth);
@@ -1627,7 +1635,7 @@ static int write_value(Writer *o, PyObject *obj, Py_ssize_t depth) {
                 Py_DECREF(entry);
                 return r < 0 ? -1 : 0;
             }
-        } else if (kind == K_ENUM) {
+        } else if (kind == K_ENUM || kind == K_UNTAGGED) {
             PyObject *natural = natural_form(w, obj, kind, PyTuple_GET_ITEM(entry, 2));
             if (natural != NULL) {
                 Py_DECREF(entry);
@@ -2743,10 +2751,12 @@ static PyObject *plain_native(PyObject *self, PyObject *args) {
 
 static int Walker_init(Walker *w, PyObject *args, PyObject *kw) {
     PyObject *slow;
-    if (!PyArg_ParseTuple(args, "Onnnppppin", &slow, &w->max_depth, &w->max_size, &w->max_str, &w->typed,
+    PyObject *ctx;
+    if (!PyArg_ParseTuple(args, "OOnnnppppin", &slow, &ctx, &w->max_depth, &w->max_size, &w->max_str, &w->typed,
                           &w->tag_uuid, &w->iso_dates, &w->strict, &w->arrays, &w->compact_above))
         return -1;
     Py_XSETREF(w->slow, Py_NewRef(slow));
+    Py_XSETREF(w->ctx, Py_NewRef(ctx));
     return 0;
 }
 
@@ -2762,6 +2772,7 @@ static int Reviver_init(Reviver *w, PyObject *args, PyObject *kw) {
 
 static int Walker_traverse(Walker *w, visitproc visit, void *arg) {
     Py_VISIT(w->slow);
+    Py_VISIT(w->ctx);
     for (int i = 0; i < TZ_CACHE; i++) {
         Py_VISIT(w->tz_obj[i]);
         Py_VISIT(w->tz_form[i]);
@@ -2770,6 +2781,7 @@ static int Walker_traverse(Walker *w, visitproc visit, void *arg) {
 }
 static int Walker_clear(Walker *w) {
     Py_CLEAR(w->slow);
+    Py_CLEAR(w->ctx);
     for (int i = 0; i < TZ_CACHE; i++) {
         Py_CLEAR(w->tz_obj[i]);
         Py_CLEAR(w->tz_form[i]);

@@ -64,6 +64,7 @@ class Encoder:
         if _speedups is not None:
             self._walker = walker = _speedups.Walker(
                 self.py_value,
+                self.ctx,
                 self.max_depth,
                 self.max_size,
                 self.max_str,

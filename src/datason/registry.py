@@ -73,8 +73,9 @@ class TypeHandler:
     - ``native``: the C accelerator writes (and reads) exact instances of ``types`` itself, the same
       way these hooks do: one of its kinds (``"datetime"``, ``"date"``, ``"time"``, ``"timedelta"``,
       ``"str"`` for ``str(value)``, ``"np_bool"``, ``"np_int"``, ``"np_float"``, ``"np_float32"``,
-      ``"np_float16"``, ``"np_complex64"``, ``"np_complex128"``, ``"ndarray"``). Only built-in handlers
-      set it; tests/test_native_types.py checks each against its hooks.
+      ``"np_float16"``, ``"np_complex64"``, ``"np_complex128"``, ``"ndarray"``; ``"untagged"``: C calls
+      ``plain or encode`` itself for each class of the family, which must not read ``ctx.depth``). Only
+      built-in handlers set it; tests/test_native_types.py checks each against its hooks.
     """
 
     __slots__ = (

@@ -54,11 +54,12 @@ def _masked(secret: Any, ctx: EncodeContext) -> str:
     return "**********" if len(secret) else ""
 
 
-def _untagged(types: tuple[type, ...], tag: str, encode: Any) -> None:
-    add_handler(types, tag, encode, _never(tag), subclasses=True, untagged=True, revive_payload=False)
+def _untagged(types: tuple[type, ...], tag: str, encode: Any, native: str | None = None) -> None:
+    add_handler(types, tag, encode, _never(tag), subclasses=True, untagged=True, revive_payload=False, native=native)
 
 
-_untagged((pydantic.BaseModel,), _MODEL_TAG, _dump)
+# The C accelerator calls _dump itself for each model class it has met (the dict it returns is walked as usual).
+_untagged((pydantic.BaseModel,), _MODEL_TAG, _dump, native="untagged")
 
 _URL_TYPES: tuple[type, ...] = tuple(
     cls
