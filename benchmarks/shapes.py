@@ -880,7 +880,9 @@ def markdown(rows: list[RowResult], args: argparse.Namespace, meta: Mapping[str,
         "`orjson.loads` and compared with strict types (an int is not a float), first difference shown.",
         "- (b) datason `loads(dumps(d))` with the default (typed) config; dataclasses and pydantic models are "
         "untagged by design (rebuilt only into a type the caller names), so those rows pass `type=` as "
-        "msgspec's decoder gets its schema. Peer: msgspec's `Decoder(list[schema]).decode(json.encode(records))` "
+        "msgspec's decoder gets its schema; the Enum classes are registered (`datason.register_type(Color)`), "
+        "as a user who wants them back registers them (datason never imports a class a payload names). "
+        "Peer: msgspec's `Decoder(list[schema]).decode(json.encode(records))` "
         "(records converted to the Struct once, outside the timing; the dataclass row encodes its instances) "
         "where msgspec can express the record, else (NumPy values) orjson's lossy `loads(dumps(d))`. Exact: "
         "the same types recursively, floats and NumPy values by bits (and dtype, shape), Decimals by digits and "
@@ -962,6 +964,10 @@ def main(argv: list[str] | None = None) -> None:
     sys.path.insert(0, str(SRC))
     import datason
 
+    # As a user who wants Enums back exactly registers them (datason never imports a class a payload names);
+    # msgspec gets them from its schema.
+    for enum_class in (Color, Level):
+        datason.register_type(enum_class)
     wanted = set(args.only.split(",")) if args.only else set(SHAPE_NAMES)
     started, load_before = time.perf_counter(), os.getloadavg()[0]
     rows = []

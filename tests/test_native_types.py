@@ -57,6 +57,15 @@ class Kind(str, enum.Enum):  # noqa: UP042 - the mixin form users write
     A = "a"
 
 
+class Shade(enum.Enum):  # registered: typed mode tags it and loads rebuilds it (C writes and reads it)
+    LIGHT = "light"
+    DARK = 2
+    PAIR = (1, 2)
+
+
+datason.register_type(Shade)
+
+
 @dataclasses.dataclass
 class Point:
     x: float
@@ -145,7 +154,7 @@ leaves = st.one_of(
     st.timedeltas(),
     st.sampled_from([dt.timedelta.max, dt.timedelta.min, dt.timedelta(microseconds=-1)]),
     st.decimals(allow_nan=True, allow_infinity=True),
-    st.sampled_from(list(Color) + list(Level) + list(Kind)),
+    st.sampled_from(list(Color) + list(Level) + list(Kind) + list(Shade)),
     st.builds(Point, st.floats(allow_nan=False), st.one_of(st.none(), st.floats(width=32).map(np.float32))),
     st.builds(Frozen, st.datetimes(timezones=st.sampled_from(ZONES)), st.decimals(allow_nan=False, places=2)),
     st.builds(

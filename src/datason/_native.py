@@ -105,6 +105,8 @@ def _decode_extra(handler: TypeHandler) -> Any:
         return cls  # the type built from its text (Decimal)
     if kind in ("np_bool", "np_float", "np_float32", "np_float16", "np_complex64", "np_complex128"):
         return cls
+    if kind == "enum_tagged":  # the member of a hashable value from the class's own map (what Enum's call does
+        return (cls, cls._value2member_map_)  # type: ignore[attr-defined]  # first), else the class is called
     if kind == "ndarray":
         return cls  # numpy.ndarray(shape, dtype, buffer=...): C fills the buffer from a readable body
     if kind == "np_int":

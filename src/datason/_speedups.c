@@ -260,15 +260,18 @@ static inline int envelope_fits(Walker *w, Py_ssize_t depth) { return depth <= w
  *   fields      an unregistered dataclass or attrs class: {name: value}, encoded (never in strict mode)
  *   untagged    a family with a natural form and no tag (pydantic models): extra(value, ctx), encoded
  *               (never in strict mode)
+ *   enum_tagged an Enum registered with register_type's default hooks: the member's value, encoded under
+ *               the class's tag | the value, encoded; read back by calling the class on a scalar payload
  * Anything else about a value (a limit, a non-finite float, a tzinfo without key or fixed offset, an
  * exception in user code) goes to the Python walker, which decides and raises. The table is cleared
  * whenever the registry changes (a user handler may replace a built-in one). */
 
 enum { K_DATETIME = 1, K_DATE, K_TIME, K_TIMEDELTA, K_STR, K_NP_BOOL, K_NP_INT, K_NP_FLOAT, K_NP_FLOAT32, K_NP_FLOAT16,
-       K_NP_COMPLEX64, K_NP_COMPLEX128, K_NDARRAY, K_ENUM, K_FIELDS, K_UNTAGGED, K_COUNT };
+       K_NP_COMPLEX64, K_NP_COMPLEX128, K_NDARRAY, K_ENUM, K_FIELDS, K_UNTAGGED, K_ENUM_TAGGED, K_COUNT };
 static const char *const KIND_NAMES[K_COUNT] = {"", "datetime", "date", "time", "timedelta", "str", "np_bool", "np_int",
                                                 "np_float", "np_float32", "np_float16", "np_complex64",
-                                                "np_complex128", "ndarray", "enum", "fields", "untagged"};
+                                                "np_complex128", "ndarray", "enum", "fields", "untagged",
+                                                "enum_tagged"};
 static PyObject *fast_types; /* type -> (kind, tag, extra) */
 static PyObject *fast_tags;  /* tag -> (kind, extra): envelopes the reviver decodes itself */
 static PyObject *STR_REAL, *STR_IMAG, *STR_UTCOFFSET, *STR_TZNAME, *STR_KEY, *STR_ZONE, *STR_VALUE_, *STR_ISO, *STR_TZ, *STR_FOLD,
@@ -691,6 +694,16 @@ static PyObject *enc_value(Walker *w, PyObject *obj, Py_ssize_t depth) {
     int kind;
     PyObject *entry = fast_entry(t, &kind);
     if (entry != NULL) {
+        if (kind == K_ENUM_TAGGED && (!w->typed || envelope_fits(w, depth))) {
+            PyObject *value = PyObject_GetAttr(obj, STR_VALUE_), *tag = Py_NewRef(PyTuple_GET_ITEM(entry, 1));
+            Py_DECREF(entry);
+            if (value == NULL) { PyErr_Clear(); Py_DECREF(tag); return call_slow(w, obj, depth); }
+            r = enc_value(w, value, w->typed ? depth + 1 : depth);
+            Py_DECREF(value);
+            r = w->typed && r != NULL ? envelope(tag, r) : r;
+            Py_DECREF(tag);
+            return r;
+        }
         if (kind == K_ENUM || kind == K_FIELDS || kind == K_UNTAGGED) {
             PyObject *natural = natural_form(w, obj, kind, PyTuple_GET_ITEM(entry, 2));
             Py_DECREF(entry);
@@ -1635,6 +1648,17 @@ static int write_value(Writer *o, PyObject *obj, Py_ssize_t depth) {
                 Py_DECREF(entry);
                 return r < 0 ? -1 : 0;
             }
+        } else if (kind == K_ENUM_TAGGED && (!w->typed || envelope_fits(w, depth))) {
+            PyObject *value = PyObject_GetAttr(obj, STR_VALUE_);
+            if (value != NULL) {
+                r = w->typed ? write_envelope_head(o, tag) : 0;
+                if (r == 0) r = write_value(o, value, w->typed ? depth + 1 : depth);
+                if (r == 0 && w->typed) r = putc1(o, '}');
+                Py_DECREF(value);
+                Py_DECREF(entry);
+                return r;
+            }
+            PyErr_Clear();
         } else if (kind == K_ENUM || kind == K_UNTAGGED) {
             PyObject *natural = natural_form(w, obj, kind, PyTuple_GET_ITEM(entry, 2));
             if (natural != NULL) {
@@ -1998,6 +2022,14 @@ static PyObject *fast_tag(Reviver *w, PyObject *tag, PyObject *payload, Py_ssize
                 break;
             case K_DATE: case K_TIME: case K_STR: /* extra: the constructor from the string */
                 if (pt == (PyObject *)&PyUnicode_Type) r = PyObject_CallOneArg(extra, payload);
+                break;
+            case K_ENUM_TAGGED: /* extra: (the Enum class, its value -> member map); payload a JSON scalar */
+                if ((pt == (PyObject *)&PyUnicode_Type || pt == (PyObject *)&PyLong_Type || pt == (PyObject *)&PyFloat_Type ||
+                     pt == (PyObject *)&PyBool_Type || payload == Py_None) && PyTuple_Check(extra)) {
+                    PyObject *map = PyTuple_GET_ITEM(extra, 1);
+                    r = PyDict_Check(map) ? Py_XNewRef(PyDict_GetItemWithError(map, payload)) : NULL;
+                    if (r == NULL && !PyErr_Occurred()) r = PyObject_CallOneArg(PyTuple_GET_ITEM(extra, 0), payload);
+                }
                 break;
             case K_NP_BOOL: /* extra: the scalar type */
                 if (pt == (PyObject *)&PyBool_Type) r = PyObject_CallOneArg(extra, payload);

@@ -74,8 +74,9 @@ class TypeHandler:
       way these hooks do: one of its kinds (``"datetime"``, ``"date"``, ``"time"``, ``"timedelta"``,
       ``"str"`` for ``str(value)``, ``"np_bool"``, ``"np_int"``, ``"np_float"``, ``"np_float32"``,
       ``"np_float16"``, ``"np_complex64"``, ``"np_complex128"``, ``"ndarray"``; ``"untagged"``: C calls
-      ``plain or encode`` itself for each class of the family, which must not read ``ctx.depth``). Only
-      built-in handlers set it; tests/test_native_types.py checks each against its hooks.
+      ``plain or encode`` itself for each class of the family, which must not read ``ctx.depth``;
+      ``"enum_tagged"``: an Enum on ``register_type``'s default hooks). Only datason sets it;
+      tests/test_native_types.py checks each against its hooks.
     """
 
     __slots__ = (
@@ -297,6 +298,8 @@ def register_type(
         raise TypeError("register_type expects a class")
     if tag is None:
         tag = f"{cls.__module__}.{cls.__qualname__}"
+    # An Enum on the default hooks: the C accelerator writes the member's value and calls the class on it.
+    native = "enum_tagged" if issubclass(cls, enum.Enum) and not (encode or decode or plain or subclasses) else None
     if encode is None or decode is None:
         default_encode, default_decode = _default_hooks(cls)
         encode = encode or default_encode
@@ -309,6 +312,7 @@ def register_type(
         decode=lambda payload, ctx: dec(payload),
         plain=None if plain is None else (lambda obj, ctx: plain(obj)),
         subclasses=subclasses,
+        native=native,
     )
     REGISTRY.add(handler, replace=replace)
     return handler
