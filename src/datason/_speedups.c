@@ -1066,27 +1066,25 @@ static double f16_json_double(double v) {
     return signbit(v) ? -d : d;
 }
 
-/* A positive finite float32's shortest digits (*m * 10**K) and the double they read as. When that double
- * rounds to another float32 (7.038531e-26: double rounding), *m is 0 and the exact value is returned. */
-static double f32_digits(float a, uint32_t *m, int *K) {
+/* A positive finite float32's shortest digits (*m * 10**K, as orjson writes them); *m is 0 when reading them as a
+ * double and rounding that to float32 would not give `a` back (7.038531e-26), then the exact value is written.
+ * Only an odd significand can be lost that way: the double lands on a midpoint, whose tie goes to the even one. */
+static void f32_shortest(float a, uint32_t *m, int *K) {
     int32_t e;
+    uint32_t bits;
     *m = ryu_digits32(a, &e);
     *K = e;
-    double d = decimal_double(*m, e);
-    if ((float)d != a) {
-        *m = 0;
-        return (double)a;
-    }
-    return d;
+    memcpy(&bits, &a, 4);
+    if ((bits & 1) && (float)decimal_double(*m, e) != a) *m = 0;
 }
 
-/* The double datason writes for a float32 (handlers.numpy._exact_short): the float32's own shortest digits
- * read as a double, unless that double rounds to another float32, then the exact value. */
+/* The double datason writes for a float32 (handlers.numpy._exact_short). */
 static double f32_json_double(float x) {
     if (x == 0.0f || !isfinite(x)) return (double)x;
     uint32_t m;
     int K;
-    double d = f32_digits(fabsf(x), &m, &K);
+    f32_shortest(fabsf(x), &m, &K);
+    double d = m ? decimal_double(m, K) : (double)fabsf(x);
     return signbit(x) ? -d : d;
 }
 
@@ -1095,7 +1093,7 @@ static int format_float32(float x, char *out) {
     if (x == 0.0f || !isfinite(x)) return format_double((double)x, out);
     uint32_t m;
     int K;
-    f32_digits(fabsf(x), &m, &K);
+    f32_shortest(fabsf(x), &m, &K);
     if (m == 0) return format_double((double)x, out); /* the rare float32 its digits do not bring back */
     return format_number(out, m, K, x < 0);
 }

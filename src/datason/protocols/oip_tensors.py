@@ -64,7 +64,6 @@ import decimal
 import functools
 import math
 import re
-import struct
 import sys
 import uuid
 import warnings
@@ -76,6 +75,7 @@ from typing import Any
 import numpy as np
 import orjson
 
+from ..api import dumpb as _dumpb
 from ..api import dumps as _dumps
 from ..api import loads as _loads
 from ..config import SerializationConfig, get_api_config
@@ -266,10 +266,10 @@ def _array_wire(a: np.ndarray[Any, Any], config: SerializationConfig) -> _Wire:
             raise SerializationError("timedelta64 unit is not supported", type_name=a.dtype.name)
         counts = a.astype(a.dtype.newbyteorder("="), copy=False).view(np.int64)
         return _Wire("INT64", shape, {"datason_dtype": f"timedelta64[{unit}]"}, array=counts, nulls=np.isnat(a))
-    if kind == "U":
-        wire = _items_wire(a.reshape(-1).tolist(), shape, config)
-        wire.params["datason_dtype"] = a.dtype.str
-        return wire
+    if kind == "U":  # str items, none missing: _items_wire's str layout without looking at each item
+        return _Wire(
+            "BYTES", shape, {"content_type": "str", "datason_dtype": a.dtype.str}, items=a.reshape(-1).tolist()
+        )
     if kind == "S":
         wire = _items_wire(a.reshape(-1).tolist(), shape, config)
         wire.params["datason_dtype"] = a.dtype.str
@@ -571,57 +571,14 @@ def _json_numbers(wire: _Wire, config: SerializationConfig, path: str) -> Any:
     return values
 
 
-_PACK_F32 = struct.Struct("<f").pack  # a double rounded to float32, as bytes (to compare bits, NaN included)
+# float32 data as plain JSON: datason's own writer gives each value its shortest float32 digits, or the exact double
+# where reading those digits as a double and rounding to float32 would land on another value (see wire-format.md).
+_F32_JSON = SerializationConfig(include_type_hints=False, nan_handling="null", max_size=2**62, max_bytes=2**62)
 
 
 def float32_text(flat: np.ndarray[Any, Any]) -> bytes:
     """float32 data as JSON whose every number reads back (as a double, then float32) to the same bits."""
-    text = orjson.dumps(flat, option=_NUMPY_OPT)
-    if flat.size <= 8:  # tiny (a typical single-row answer): a Python check beats numpy's per-call overhead
-        pairs = zip(orjson.loads(text), flat.tolist(), strict=True)
-        bad = [i for i, (x, v) in enumerate(pairs) if x is not None and _PACK_F32(x) != _PACK_F32(v)]
-        if not bad:
-            return text
-        wrong = np.array(bad, dtype=np.intp)
-    elif flat.size <= 64:  # small: check every value, cheaper than the filter's array passes
-        back = np.array(orjson.loads(text), dtype=np.float64)
-        wrong = np.flatnonzero((back.astype(np.float32).view(np.uint32) != flat.view(np.uint32)) & np.isfinite(flat))
-    else:
-        cand = _float32_candidates(flat)
-        back = np.array(orjson.loads(orjson.dumps(flat[cand], option=_NUMPY_OPT)), dtype=np.float64)
-        wrong = cand[back.astype(np.float32).view(np.uint32) != flat[cand].view(np.uint32)]
-    if wrong.size:
-        values = np.array(orjson.loads(text), dtype=np.float64)
-        values[wrong] = flat[wrong]  # the exact double of the float32: its digits bring it back
-        text = orjson.dumps(values, option=_NUMPY_OPT)
-    return text
-
-
-def _float32_candidates(flat: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
-    """Indices of float32 values whose shortest digits might parse to a float32 rounding midpoint.
-
-    Reading digits as a double then rounding to float32 rounds twice; it lands on another float32 only when
-    the double is exactly a midpoint between two float32s and the tie goes to the even neighbour, so only odd
-    mantissas are at risk, and only when a midpoint is within a double's rounding of a decimal of at most nine
-    significant digits. This finds every such value (and a few more) with array arithmetic: the midpoint
-    scaled to eleven or twelve integer digits is within 2e-3 of an integer. The caller checks the few exactly.
-    """
-    bits = flat.view(np.uint32)
-    odd = np.flatnonzero((bits & np.uint32(1)) == 1)
-    if not odd.size:
-        return odd
-    f = flat[odd]
-    finite = np.isfinite(f)
-    odd, f = odd[finite], f[finite]
-    below = np.nextafter(np.abs(f), np.float32(0))  # an odd mantissa is never a power of two: same gap both sides
-    a = np.abs(f).astype(np.float64)
-    half = (a - below.astype(np.float64)) * 0.5
-    hit = np.zeros(len(odd), dtype=bool)
-    for m in (a - half, a + half):
-        k = 10.0 - np.floor(np.log10(m))
-        r = m * np.power(10.0, k)
-        hit |= np.abs(r - np.rint(r)) < 2e-3
-    return odd[hit]
+    return _dumpb(flat, _F32_JSON)
 
 
 # --- decoding ----------------------------------------------------------------------------------------------
