@@ -98,15 +98,17 @@ def _decode_extra(handler: TypeHandler) -> Any:
 
         return zoneinfo.ZoneInfo
     if kind == "timedelta":
-        return True
+        return True  # built in C from its three ints: nothing to call
     if kind in ("date", "time"):
         return cls.fromisoformat  # type: ignore[attr-defined]
     if kind == "str" and len(handler.types) == 1:
         return cls  # the type built from its text (Decimal)
     if kind in ("np_bool", "np_float", "np_float32", "np_float16", "np_complex64", "np_complex128"):
         return cls
-    if kind == "enum_tagged":  # the member of a hashable value from the class's own map (what Enum's call does
-        return (cls, cls._value2member_map_)  # type: ignore[attr-defined]  # first), else the class is called
+    if kind == "enum_tagged":
+        # The member of a hashable value comes from the class's own map (Enum's call looks there first);
+        # any other value calls the class.
+        return (cls, cls._value2member_map_)  # type: ignore[attr-defined]
     if kind == "ndarray":
         return cls  # numpy.ndarray(shape, dtype, buffer=...): C fills the buffer from a readable body
     if kind == "np_int":
