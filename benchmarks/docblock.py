@@ -6,10 +6,26 @@ leaves the rest of the file alone; ``run.py``, which rewrites the file, keeps th
 
 from __future__ import annotations
 
+import contextlib
+import os
+import platform
 import re
 from pathlib import Path
 
-__all__ = ["markers", "pattern", "write_block"]
+__all__ = ["machine_line", "markers", "pattern", "write_block"]
+
+
+def machine_line() -> str:
+    """The blocks' machine line: uname, CPU model and cores."""
+    cpu = "unknown"
+    with contextlib.suppress(OSError, StopIteration):
+        cpu = next(
+            ln.split(":", 1)[1].strip()
+            for ln in Path("/proc/cpuinfo").read_text().splitlines()
+            if ln.startswith("model name")
+        )
+    u = platform.uname()
+    return f"- Machine: `{u.system} {u.release} {u.machine}`; CPU {cpu}; {os.cpu_count()} cores"
 
 
 def markers(name: str) -> tuple[str, str]:

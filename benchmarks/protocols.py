@@ -25,7 +25,6 @@ the file (appending it when absent) and leaves the rest of the file alone.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import dataclasses
 import datetime as dt
 import json
@@ -384,19 +383,6 @@ def special_lines(specials: Mapping[str, Mapping[str, Any]]) -> list[str]:
     return lines
 
 
-def machine_line() -> str:
-    """uname, CPU model and cores."""
-    cpu = "unknown"
-    with contextlib.suppress(OSError, StopIteration):
-        cpu = next(
-            ln.split(":", 1)[1].strip()
-            for ln in Path("/proc/cpuinfo").read_text().splitlines()
-            if ln.startswith("model name")
-        )
-    u = platform.uname()
-    return f"- Machine: `{u.system} {u.release} {u.machine}`; CPU {cpu}; {os.cpu_count()} cores"
-
-
 def _version(dist: str) -> str:
     try:
         return metadata.version(dist)
@@ -446,7 +432,7 @@ def report(
         "",
         f"    .venv/bin/{cmd} --output docs/benchmarks.md",
         "",
-        machine_line(),
+        docblock.machine_line(),
         f"- datason {'unavailable: ' + why_not if why_not else 'from src/'} at git {git_rev()}; "
         f"Python {platform.python_version()}; {here} (`.venv`).",
     ]

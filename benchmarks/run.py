@@ -1027,19 +1027,6 @@ def workload_markdown(r: Result, new_reason: str, skipped: Mapping[str, str]) ->
     return lines + ([""] if r.notes else [])
 
 
-def machine_lines() -> list[str]:
-    """uname, CPU model and cores."""
-    cpu = "unknown"
-    with contextlib.suppress(OSError, StopIteration):
-        cpu = next(
-            ln.split(":", 1)[1].strip()
-            for ln in Path("/proc/cpuinfo").read_text().splitlines()
-            if ln.startswith("model name")
-        )
-    u = platform.uname()
-    return [f"- Machine: `{u.system} {u.release} {u.machine}`; CPU {cpu}; {os.cpu_count()} cores"]
-
-
 def import_target_row(imp: Mapping[str, Any], new_reason: str) -> str:
     """Targets-table row for the new datason's import time and heavy modules (n/a until its API works)."""
     label = f"`import datason` (new) under 60 ms, no {'/'.join(HEAVY)}"
@@ -1159,7 +1146,7 @@ def main() -> None:
         "    bash benchmarks/setup_old_datason.sh && bash benchmarks/setup_mlserver.sh",
         f"    .venv/bin/{cmd} --output docs/benchmarks.md",
         "",
-        *machine_lines(),
+        docblock.machine_line(),
         *versions_lines(new, workers, skipped),
         f"- Method: timed rounds per workload ({round_text}) after one untimed call of each contender (the "
         f"fidelity check) and {warmup} warm-up rounds; each round runs every "

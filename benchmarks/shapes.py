@@ -30,7 +30,6 @@ A MISS is reported, never raised. ``--output`` replaces the block between ``<!--
 from __future__ import annotations
 
 import argparse
-import contextlib
 import dataclasses
 import datetime as dt
 import decimal
@@ -809,18 +808,6 @@ def _version(dist: str) -> str:
         return "not installed"
 
 
-def machine_line() -> str:
-    cpu = "unknown"
-    with contextlib.suppress(OSError, StopIteration):
-        cpu = next(
-            ln.split(":", 1)[1].strip()
-            for ln in Path("/proc/cpuinfo").read_text().splitlines()
-            if ln.startswith("model name")
-        )
-    u = platform.uname()
-    return f"- Machine: `{u.system} {u.release} {u.machine}`; CPU {cpu}; {os.cpu_count()} cores"
-
-
 def versions_line(ds: Any) -> str:
     git = ["git", "-C", str(ROOT)]
     rev = subprocess.run([*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
@@ -865,7 +852,8 @@ def markdown(rows: list[RowResult], args: argparse.Namespace, meta: Mapping[str,
         "",
         f"    .venv/bin/{cmd} --output docs/benchmarks.md",
         "",
-        machine_line() + f"; 1-min load average {meta['load_before']:.1f} before, {meta['load_after']:.1f} after; "
+        docblock.machine_line()
+        + f"; 1-min load average {meta['load_before']:.1f} before, {meta['load_after']:.1f} after; "
         f"whole run {meta['elapsed']:.0f} s.",
         meta["versions"],
         f"- Method: per row and comparison, one `timing.interleave` call timing the pair: 1 untimed warm-up round "
