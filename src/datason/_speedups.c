@@ -195,21 +195,22 @@ static inline char *put2(char *o, int v) {
     return o + 2;
 }
 
-/* The wall time of a datetime as isoformat() writes it, without offset; returns the end. */
-static char *put_iso(char *o, PyObject *d) {
-    int year = PyDateTime_GET_YEAR(d), us = PyDateTime_DATE_GET_MICROSECOND(d);
+/* "YYYY-MM-DD" and "HH:MM:SS[.ffffff]" as isoformat() writes them; each returns the end. */
+static char *put_date(char *o, int year, int month, int day) {
     o = put2(o, year / 100);
     o = put2(o, year % 100);
     *o++ = '-';
-    o = put2(o, PyDateTime_GET_MONTH(d));
+    o = put2(o, month);
     *o++ = '-';
-    o = put2(o, PyDateTime_GET_DAY(d));
-    *o++ = 'T';
-    o = put2(o, PyDateTime_DATE_GET_HOUR(d));
+    return put2(o, day);
+}
+
+static char *put_clock(char *o, int hour, int minute, int second, int us) {
+    o = put2(o, hour);
     *o++ = ':';
-    o = put2(o, PyDateTime_DATE_GET_MINUTE(d));
+    o = put2(o, minute);
     *o++ = ':';
-    o = put2(o, PyDateTime_DATE_GET_SECOND(d));
+    o = put2(o, second);
     if (us) {
         *o++ = '.';
         o = put2(o, us / 10000);
@@ -217,6 +218,14 @@ static char *put_iso(char *o, PyObject *d) {
         o = put2(o, us % 100);
     }
     return o;
+}
+
+/* The wall time of a datetime as isoformat() writes it, without offset; returns the end. */
+static char *put_iso(char *o, PyObject *d) {
+    o = put_date(o, PyDateTime_GET_YEAR(d), PyDateTime_GET_MONTH(d), PyDateTime_GET_DAY(d));
+    *o++ = 'T';
+    return put_clock(o, PyDateTime_DATE_GET_HOUR(d), PyDateTime_DATE_GET_MINUTE(d), PyDateTime_DATE_GET_SECOND(d),
+                     PyDateTime_DATE_GET_MICROSECOND(d));
 }
 
 static PyObject *iso_datetime(PyObject *d, int utc) {
@@ -398,6 +407,50 @@ static inline double np_json_double(double v, int kind) {
     return v;
 }
 
+/* The value of a NumPy bool, int or float scalar, read from the object when its layout was checked (see
+ * scalar_layout), else through the number protocol. */
+typedef struct {
+    int b, negative;               /* bool; the sign of an int read raw */
+    unsigned long long magnitude;  /* an int read raw */
+    PyObject *integer;             /* an int asked for (a new reference), else NULL */
+    double v;                      /* a float's value (float16/32 exactly as a double) */
+} NpNumber;
+
+/* 1 and *n filled; 0 when Python must write it (a non-finite float, an error, cleared). */
+static int np_number(PyObject *obj, int kind, int layout, NpNumber *n) {
+    n->integer = NULL;
+    if (kind == K_NP_BOOL) {
+        if (layout & RAW_SCALAR) n->b = *(unsigned char *)scalar_value(obj) != 0;
+        else if ((n->b = PyObject_IsTrue(obj)) < 0) { PyErr_Clear(); return 0; }
+        return 1;
+    }
+    if (kind == K_NP_INT && (layout & RAW_SCALAR)) {
+        int size = layout >> 1 & 15, is_signed = layout >> 5 & 1;
+        long long x = 0;
+        unsigned long long u = 0;
+        if (size == 1) { if (is_signed) x = *(int8_t *)scalar_value(obj); else u = *(uint8_t *)scalar_value(obj); }
+        else if (size == 2) { int16_t a; uint16_t c; memcpy(&a, scalar_value(obj), 2); memcpy(&c, scalar_value(obj), 2); if (is_signed) x = a; else u = c; }
+        else if (size == 4) { int32_t a; uint32_t c; memcpy(&a, scalar_value(obj), 4); memcpy(&c, scalar_value(obj), 4); if (is_signed) x = a; else u = c; }
+        else { memcpy(&x, scalar_value(obj), 8); memcpy(&u, scalar_value(obj), 8); }
+        n->negative = is_signed && x < 0;
+        n->magnitude = !is_signed ? u : x < 0 ? 0ULL - (unsigned long long)x : (unsigned long long)x;
+        return 1;
+    }
+    if (kind == K_NP_INT) {
+        if ((n->integer = PyNumber_Index(obj)) == NULL) { PyErr_Clear(); return 0; }
+        return 1;
+    }
+    if (kind == K_NP_FLOAT32 && (layout & RAW_SCALAR)) {
+        float f;
+        memcpy(&f, scalar_value(obj), 4);
+        n->v = f;
+    } else {
+        n->v = kind == K_NP_FLOAT && PyFloat_Check(obj) ? PyFloat_AS_DOUBLE(obj) : PyFloat_AsDouble(obj);
+        if (n->v == -1.0 && PyErr_Occurred()) { PyErr_Clear(); return 0; }
+    }
+    return isfinite(n->v); /* NaN and infinity: nan_handling, in Python */
+}
+
 /* A dict of up to three members, built from C pairs; NULL on error. */
 static PyObject *small_dict(PyObject *k1, PyObject *v1, PyObject *k2, PyObject *v2, PyObject *k3, PyObject *v3) {
     PyObject *d = PyDict_New();
@@ -434,27 +487,11 @@ static PyObject *leaf_text(Walker *w, PyObject *obj, int kind, PyObject **form, 
             o += n;
         }
     } else if (kind == K_DATE) {
-        int year = PyDateTime_GET_YEAR(obj);
-        o = put2(o, year / 100);
-        o = put2(o, year % 100);
-        *o++ = '-';
-        o = put2(o, PyDateTime_GET_MONTH(obj));
-        *o++ = '-';
-        o = put2(o, PyDateTime_GET_DAY(obj));
+        o = put_date(o, PyDateTime_GET_YEAR(obj), PyDateTime_GET_MONTH(obj), PyDateTime_GET_DAY(obj));
     } else if (kind == K_TIME) {
-        int us = PyDateTime_TIME_GET_MICROSECOND(obj);
         if (PyDateTime_TIME_GET_TZINFO(obj) != Py_None || (w->typed && PyDateTime_TIME_GET_FOLD(obj))) return NULL;
-        o = put2(o, PyDateTime_TIME_GET_HOUR(obj));
-        *o++ = ':';
-        o = put2(o, PyDateTime_TIME_GET_MINUTE(obj));
-        *o++ = ':';
-        o = put2(o, PyDateTime_TIME_GET_SECOND(obj));
-        if (us) {
-            *o++ = '.';
-            o = put2(o, us / 10000);
-            o = put2(o, us / 100 % 100);
-            o = put2(o, us % 100);
-        }
+        o = put_clock(o, PyDateTime_TIME_GET_HOUR(obj), PyDateTime_TIME_GET_MINUTE(obj), PyDateTime_TIME_GET_SECOND(obj),
+                      PyDateTime_TIME_GET_MICROSECOND(obj));
     } else if (kind == K_TIMEDELTA) { /* plain mode: the ISO 8601 duration of handlers.builtins.iso_duration */
         long long days = PyDateTime_DELTA_GET_DAYS(obj), secs = PyDateTime_DELTA_GET_SECONDS(obj);
         long long us = PyDateTime_DELTA_GET_MICROSECONDS(obj);
@@ -500,24 +537,19 @@ static PyObject *fast_leaf(Walker *w, PyObject *obj, int kind, PyObject *tag, Py
     int fold;
     if (w->max_str < 64) return NULL; /* room for every key and text below: else Python checks each */
     switch (kind) {
-        case K_NP_BOOL: {
-            int b = PyObject_IsTrue(obj);
-            if (b < 0) { PyErr_Clear(); return NULL; }
-            value = Py_NewRef(b ? Py_True : Py_False);
-            break;
-        }
+        case K_NP_BOOL:
         case K_NP_INT:
-            value = PyNumber_Index(obj);
-            if (value == NULL) { PyErr_Clear(); return NULL; }
-            break;
         case K_NP_FLOAT:
         case K_NP_FLOAT32:
         case K_NP_FLOAT16: {
-            double v = kind == K_NP_FLOAT && PyFloat_Check(obj) ? PyFloat_AS_DOUBLE(obj) : PyFloat_AsDouble(obj);
-            if (v == -1.0 && PyErr_Occurred()) { PyErr_Clear(); return NULL; }
-            v = np_json_double(v, kind);
-            if (!isfinite(v)) return NULL;
-            value = PyFloat_FromDouble(v);
+            NpNumber n;
+            if (!np_number(obj, kind, last_layout, &n)) return NULL;
+            if (kind == K_NP_BOOL) value = Py_NewRef(n.b ? Py_True : Py_False);
+            else if (n.integer != NULL) value = n.integer;
+            else if (kind == K_NP_INT)
+                value = n.negative ? PyLong_FromLongLong((long long)(0ULL - n.magnitude)) : PyLong_FromUnsignedLongLong(n.magnitude);
+            else value = PyFloat_FromDouble(np_json_double(n.v, kind));
+            if (value == NULL) return NULL;
             break;
         }
         case K_NP_COMPLEX64:
@@ -1440,46 +1472,17 @@ static int write_leaf(Writer *o, PyObject *obj, int kind, PyObject *tag, Py_ssiz
     Walker *w = o->w;
     if (w->max_str < 64 || (w->typed && !envelope_fits(w, depth))) return 0;
     if (kind >= K_NP_BOOL && kind <= K_NP_FLOAT16) {
-        double v = 0;
-        int b = 0;
-        PyObject *integer = NULL;
-        int layout = last_layout, raw_int = 0, raw_negative = 0;
-        unsigned long long magnitude = 0;
-        if (kind == K_NP_BOOL) {
-            if (layout & RAW_SCALAR) b = *(unsigned char *)scalar_value(obj) != 0;
-            else if ((b = PyObject_IsTrue(obj)) < 0) { PyErr_Clear(); return 0; }
-        } else if (kind == K_NP_INT && (layout & RAW_SCALAR)) {
-            int size = layout >> 1 & 15, is_signed = layout >> 5 & 1;
-            long long x = 0;
-            unsigned long long u = 0;
-            if (size == 1) { if (is_signed) x = *(int8_t *)scalar_value(obj); else u = *(uint8_t *)scalar_value(obj); }
-            else if (size == 2) { int16_t a; uint16_t c; memcpy(&a, scalar_value(obj), 2); memcpy(&c, scalar_value(obj), 2); if (is_signed) x = a; else u = c; }
-            else if (size == 4) { int32_t a; uint32_t c; memcpy(&a, scalar_value(obj), 4); memcpy(&c, scalar_value(obj), 4); if (is_signed) x = a; else u = c; }
-            else { memcpy(&x, scalar_value(obj), 8); memcpy(&u, scalar_value(obj), 8); }
-            raw_int = 1;
-            if (is_signed) { raw_negative = x < 0; magnitude = x < 0 ? 0ULL - (unsigned long long)x : (unsigned long long)x; }
-            else magnitude = u;
-        } else if (kind == K_NP_INT) {
-            if ((integer = PyNumber_Index(obj)) == NULL) { PyErr_Clear(); return 0; }
-        } else if (kind == K_NP_FLOAT32 && (layout & RAW_SCALAR)) {
-            float f;
-            memcpy(&f, scalar_value(obj), 4);
-            v = f;
-            if (!isfinite(v)) return 0;
-        } else {
-            v = kind == K_NP_FLOAT && PyFloat_Check(obj) ? PyFloat_AS_DOUBLE(obj) : PyFloat_AsDouble(obj);
-            if (v == -1.0 && PyErr_Occurred()) { PyErr_Clear(); return 0; }
-            if (!isfinite(v)) return 0; /* NaN and infinity: nan_handling, in Python */
-            if (kind == K_NP_FLOAT16 && !isfinite(v = f16_json_double(v))) return 0;
-        }
+        NpNumber n;
+        if (!np_number(obj, kind, last_layout, &n)) return 0;
         int r = w->typed ? write_envelope_head(o, tag) : 0;
         if (r == 0) {
-            if (kind == K_NP_BOOL) r = b ? put(o, "true", 4) : put(o, "false", 5);
-            else if (kind == K_NP_INT) r = raw_int ? put_u64(o, magnitude, raw_negative) : write_int(o, integer);
+            if (kind == K_NP_BOOL) r = n.b ? put(o, "true", 4) : put(o, "false", 5);
+            else if (kind == K_NP_INT) r = n.integer ? write_int(o, n.integer) : put_u64(o, n.magnitude, n.negative);
             else if ((r = grow(o, 32)) == 0)
-                o->len += kind == K_NP_FLOAT32 ? format_float32((float)v, o->buf + o->len) : format_double(v, o->buf + o->len);
+                o->len += kind == K_NP_FLOAT32 ? format_float32((float)n.v, o->buf + o->len)
+                                               : format_double(np_json_double(n.v, kind), o->buf + o->len);
         }
-        Py_XDECREF(integer);
+        Py_XDECREF(n.integer);
         if (r == 0 && w->typed) r = putc1(o, '}');
         return r < 0 ? -1 : 1;
     }
