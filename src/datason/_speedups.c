@@ -306,12 +306,11 @@ static void forget_entries(void) {
  * out): RAW_SCALAR | itemsize << 1 | signed << 5 when register_type checked that layout on sample values,
  * else 0 (the value is asked for through the number protocol). */
 #define RAW_SCALAR 1
-static int last_layout; /* the layout of the entry fast_entry returned last (read at once, under the GIL) */
 
 static inline void *scalar_value(PyObject *obj) { return (char *)obj + sizeof(PyObject); }
 
-/* The registered entry for an exact type (a new reference; its kind in *kind, layout in last_layout), or NULL. */
-static PyObject *fast_entry(PyTypeObject *t, int *kind) {
+/* The registered entry for an exact type (a new reference; its kind and layout in *kind, *layout), or NULL. */
+static PyObject *fast_entry(PyTypeObject *t, int *kind, int *layout) {
     size_t slot = ((uintptr_t)t >> 5) % ENTRY_CACHE;
     if (entry_cache[slot].type != t) {
         PyObject *entry = fast_types == NULL ? NULL : PyDict_GetItemWithError(fast_types, (PyObject *)t);
@@ -323,7 +322,7 @@ static PyObject *fast_entry(PyTypeObject *t, int *kind) {
         entry_cache[slot].layout = (int)(code >> 8);
     }
     *kind = entry_cache[slot].kind;
-    last_layout = entry_cache[slot].layout;
+    *layout = entry_cache[slot].layout;
     return Py_XNewRef(entry_cache[slot].entry);
 }
 
@@ -532,7 +531,7 @@ static PyObject *leaf_text(Walker *w, PyObject *obj, int kind, PyObject **form, 
 
 /* A registered leaf value as the JSON-safe tree the Python walker would return; NULL with an error, or NULL
  * without one when Python must decide. */
-static PyObject *fast_leaf(Walker *w, PyObject *obj, int kind, PyObject *tag, Py_ssize_t depth) {
+static PyObject *fast_leaf(Walker *w, PyObject *obj, int kind, int layout, PyObject *tag, Py_ssize_t depth) {
     PyObject *value = NULL, *form;
     int fold;
     if (w->max_str < 64) return NULL; /* room for every key and text below: else Python checks each */
@@ -543,7 +542,7 @@ static PyObject *fast_leaf(Walker *w, PyObject *obj, int kind, PyObject *tag, Py
         case K_NP_FLOAT32:
         case K_NP_FLOAT16: {
             NpNumber n;
-            if (!np_number(obj, kind, last_layout, &n)) return NULL;
+            if (!np_number(obj, kind, layout, &n)) return NULL;
             if (kind == K_NP_BOOL) value = Py_NewRef(n.b ? Py_True : Py_False);
             else if (n.integer != NULL) value = n.integer;
             else if (kind == K_NP_INT)
@@ -723,8 +722,8 @@ static PyObject *enc_value(Walker *w, PyObject *obj, Py_ssize_t depth) {
             return w->typed ? envelope(TAG_DATETIME, r) : r;
         }
     }
-    int kind;
-    PyObject *entry = fast_entry(t, &kind);
+    int kind, layout;
+    PyObject *entry = fast_entry(t, &kind, &layout);
     if (entry != NULL) {
         if (kind == K_ENUM_TAGGED && (!w->typed || envelope_fits(w, depth))) {
             PyObject *value = PyObject_GetAttr(obj, STR_VALUE_), *tag = Py_NewRef(PyTuple_GET_ITEM(entry, 1));
@@ -744,7 +743,7 @@ static PyObject *enc_value(Walker *w, PyObject *obj, Py_ssize_t depth) {
             Py_DECREF(natural);
             return r;
         }
-        r = kind == K_NDARRAY ? NULL : fast_leaf(w, obj, kind, PyTuple_GET_ITEM(entry, 1), depth);
+        r = kind == K_NDARRAY ? NULL : fast_leaf(w, obj, kind, layout, PyTuple_GET_ITEM(entry, 1), depth);
         Py_DECREF(entry);
         if (r != NULL || PyErr_Occurred()) return r;
     }
@@ -1468,12 +1467,12 @@ static int write_fields(Writer *o, PyObject *obj, PyObject *names, Py_ssize_t de
 
 /* A registered leaf written without a tree (fast_leaf's output, same checks): 1 written, 0 Python writes
  * it, -1 error. Typed values get their envelope: the text, number or payload object after its head. */
-static int write_leaf(Writer *o, PyObject *obj, int kind, PyObject *tag, Py_ssize_t depth) {
+static int write_leaf(Writer *o, PyObject *obj, int kind, int layout, PyObject *tag, Py_ssize_t depth) {
     Walker *w = o->w;
     if (w->max_str < 64 || (w->typed && !envelope_fits(w, depth))) return 0;
     if (kind >= K_NP_BOOL && kind <= K_NP_FLOAT16) {
         NpNumber n;
-        if (!np_number(obj, kind, last_layout, &n)) return 0;
+        if (!np_number(obj, kind, layout, &n)) return 0;
         int r = w->typed ? write_envelope_head(o, tag) : 0;
         if (r == 0) {
             if (kind == K_NP_BOOL) r = n.b ? put(o, "true", 4) : put(o, "false", 5);
@@ -1487,7 +1486,7 @@ static int write_leaf(Writer *o, PyObject *obj, int kind, PyObject *tag, Py_ssiz
         return r < 0 ? -1 : 1;
     }
     if (kind == K_NP_COMPLEX64 || kind == K_NP_COMPLEX128) { /* a small object: its tree */
-        PyObject *tree = fast_leaf(w, obj, kind, tag, depth);
+        PyObject *tree = fast_leaf(w, obj, kind, layout, tag, depth);
         if (tree == NULL) return PyErr_Occurred() ? -1 : 0;
         int r = write_json(o, tree);
         Py_DECREF(tree);
@@ -1639,8 +1638,8 @@ static int write_value(Writer *o, PyObject *obj, Py_ssize_t depth) {
             return put(o, text, e - text);
         }
     }
-    int kind;
-    PyObject *entry = fast_entry(t, &kind);
+    int kind, layout;
+    PyObject *entry = fast_entry(t, &kind, &layout);
     if (entry != NULL) {
         PyObject *tag = PyTuple_GET_ITEM(entry, 1);
         if (kind == K_FIELDS && !w->strict) {
@@ -1675,7 +1674,7 @@ static int write_value(Writer *o, PyObject *obj, Py_ssize_t depth) {
                 return r < 0 ? -1 : 0;
             }
         } else {
-            r = write_leaf(o, obj, kind, tag, depth);
+            r = write_leaf(o, obj, kind, layout, tag, depth);
             if (r != 0) {
                 Py_DECREF(entry);
                 return r < 0 ? -1 : 0;
@@ -2982,6 +2981,9 @@ static int scalar_layout(PyObject *type, int kind, PyObject *extra) {
 static PyObject *register_type(PyObject *self, PyObject *args) {
     PyObject *type, *name, *tag, *extra;
     if (!PyArg_ParseTuple(args, "O!UOO", &PyType_Type, &type, &name, &tag, &extra)) return NULL;
+    /* Registered already (any registry change empties the table): values C declines (a NaN, a large float64
+     * array) come back here each time, and must not redo the layout check nor empty the lookup cache. */
+    if (PyDict_Contains(fast_types, type) == 1) Py_RETURN_NONE;
     int kind = kind_code(name);
     if (kind < 0) return NULL;
     long code = kind | (long)scalar_layout(type, kind, extra) << 8;
@@ -2996,6 +2998,7 @@ static PyObject *register_type(PyObject *self, PyObject *args) {
 static PyObject *register_tag(PyObject *self, PyObject *args) {
     PyObject *tag, *name, *extra;
     if (!PyArg_ParseTuple(args, "UUO", &tag, &name, &extra)) return NULL;
+    if (PyDict_Contains(fast_tags, tag) == 1) Py_RETURN_NONE; /* registered already, as register_type */
     int kind = kind_code(name);
     if (kind < 0) return NULL;
     long layout = 0; /* NumPy scalars of a checked layout are built without a call (tp_alloc, then the value) */
