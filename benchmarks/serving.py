@@ -196,20 +196,53 @@ def _orjson_default(value: Any) -> Any:
     raise TypeError(type(value).__name__)
 
 
-# the field a hand-written endpoint hands predict, per route (the parsed JSON, no conversion to NumPy)
-PAYLOAD: dict[str, Callable[[Any], Any]] = {
-    "datason": lambda doc: doc["features"],
-    "oip": lambda doc: doc["inputs"],
-    "kserve_v1": lambda doc: doc["instances"],
-    "seldon": lambda doc: doc["data"],
-    "mlflow": lambda doc: doc["inputs"],
+# A hand-written endpoint for each protocol, as a user would write one with orjson: the request's payload
+# turned into what the toolkit hands predict (an ndarray where the toolkit gives one), and the result in the
+# protocol's response envelope; no validation, limits, metrics or logging.
+_OIP_DTYPES = {"FP64": np.float64, "FP32": np.float32, "INT64": np.int64, "INT32": np.int32, "BOOL": np.bool_}
+_OIP_DATATYPE = {np.dtype(t): name for name, t in _OIP_DTYPES.items()}
+
+
+def _oip_input(doc: dict[str, Any]) -> Any:
+    arrays = {
+        t["name"]: np.array(t["data"], dtype=_OIP_DTYPES[t["datatype"]]).reshape(t["shape"]) for t in doc["inputs"]
+    }
+    return next(iter(arrays.values())) if len(arrays) == 1 else arrays
+
+
+def _oip_output(result: Any, name: str) -> dict[str, Any]:
+    named = result if isinstance(result, dict) else {name: result}
+    outputs = [
+        {"name": k, "shape": list(a.shape), "datatype": _OIP_DATATYPE.get(a.dtype, "BYTES"), "data": a.reshape(-1)}
+        for k, a in named.items()
+    ]
+    return {"model_name": MODEL_ID, "outputs": outputs}
+
+
+def _rows(value: Any) -> Any:
+    return np.asarray(value) if isinstance(value, list) else value
+
+
+# route -> (what predict receives from the parsed request, the response document of predict's result)
+BARE: dict[str, tuple[Callable[[Any], Any], Callable[[Any, Any], Any]]] = {
+    "datason": (lambda doc: doc["features"], lambda doc, r: {"prediction": r}),
+    "oip": (_oip_input, lambda doc, r: _oip_output(r, doc["inputs"][0]["name"])),
+    "kserve_v1": (lambda doc: _rows(doc["instances"]), lambda doc, r: {"predictions": r}),
+    "seldon": (
+        lambda doc: _rows(doc["data"]["ndarray"]),
+        lambda doc, r: (
+            {"jsonData": r, "meta": {}} if isinstance(r, dict) else {"data": {"names": [], "ndarray": r}, "meta": {}}
+        ),
+    ),
+    "mlflow": (lambda doc: _rows(doc["inputs"]), lambda doc, r: {"predictions": r}),
 }
 
 
 def make_bare(kind: str) -> Any:
-    """The baseline: bare Starlette, one ``async def`` route per protocol path: ``orjson.loads`` of the body,
-    the same predict (awaited when async, a sync one called inline), ``orjson.dumps({"prediction": result},
-    option=OPT_SERIALIZE_NUMPY)``. No validation, metrics or logging; GET /count for the lost-request check."""
+    """The baseline: bare Starlette, one ``async def`` route per protocol path (``BARE``): ``orjson.loads`` of the
+    body, the payload as predict receives it, the same predict (awaited when async, a sync one called inline),
+    ``orjson.dumps(<the protocol's envelope>, option=OPT_SERIALIZE_NUMPY)``. No validation, metrics or logging;
+    GET /count for the lost-request check."""
     import orjson
     from starlette.applications import Starlette
     from starlette.requests import Request
@@ -221,12 +254,15 @@ def make_bare(kind: str) -> Any:
     option = orjson.OPT_SERIALIZE_NUMPY
     served = 0
 
-    def endpoint(payload: Callable[[Any], Any]) -> Callable[[Request], Any]:
+    def endpoint(route: str) -> Callable[[Request], Any]:
+        payload, envelope = BARE[route]
+
         async def answer(request: Request) -> Response:
             nonlocal served
-            value = payload(orjson.loads(await request.body()))
+            doc = orjson.loads(await request.body())
+            value = payload(doc)
             result = await predict(value) if is_async else predict(value)
-            body = orjson.dumps({"prediction": result}, option=option, default=_orjson_default)
+            body = orjson.dumps(envelope(doc, result), option=option, default=_orjson_default)
             served += 1
             return Response(body, media_type="application/json")
 
@@ -236,7 +272,7 @@ def make_bare(kind: str) -> Any:
         return JSONResponse({"total_requests": served})
 
     paths = {name: path.replace(MODEL_ID, "{name}") for name, path in ROUTES.items()}
-    routes = [Route(paths[name], endpoint(PAYLOAD[name]), methods=["POST"]) for name in ROUTES]
+    routes = [Route(paths[name], endpoint(name), methods=["POST"]) for name in ROUTES]
     return Starlette(routes=[*routes, Route("/count", count)])
 
 
@@ -648,6 +684,19 @@ def toolkit_prediction(route: str, body: bytes) -> Any:
     return doc["predictions"]
 
 
+def bare_prediction(route: str, body: bytes) -> Any:
+    """The prediction inside a bare response of ``route`` (its envelope read as ``toolkit_prediction`` does)."""
+    doc = json.loads(body)
+    if route == "oip":
+        outputs = {o["name"]: np.reshape(o["data"], o["shape"]).tolist() for o in doc["outputs"]}
+        return outputs if len(outputs) > 1 else next(iter(outputs.values()))
+    if route == "datason":
+        return doc["prediction"]
+    if route == "seldon":
+        return doc["data"]["ndarray"] if "data" in doc else doc["jsonData"]
+    return doc["predictions"]
+
+
 def same(a: Any, b: Any) -> bool:
     """JSON values equal up to float rounding (float32 digits), str and bytes alike."""
     if isinstance(a, bytes):
@@ -672,7 +721,7 @@ def check_answers(row: Row, toolkit: Server, bare: Server) -> str:
             raise RuntimeError(f"{server.name} {ROUTES[row.route]} answered {status}: {text[:500]!r}")
         replies[server.app] = text
     mine = toolkit_prediction(row.route, replies["toolkit"])
-    theirs = json.loads(replies["bare"])["prediction"]
+    theirs = bare_prediction(row.route, replies["bare"])
     if not same(mine, theirs):
         raise RuntimeError(
             f"{row.key}: the apps disagree: toolkit {json.dumps(mine)[:300]} vs bare {json.dumps(theirs)[:300]}"
@@ -862,12 +911,16 @@ def markdown(rows: list[Row], runs: list[Run], args: argparse.Namespace, meta: M
         "other setting at its default: all protocols on, `sync_in_thread=None` (auto: a cheap sync predict runs "
         "inline), no cache, no batching, Prometheus metrics, request ids, the protocol's codec on both sides. "
         f"Request log: {meta['logging']}.",
-        "- Bare: one Starlette `async def` route per protocol path (the same paths): `orjson.loads(await "
-        "request.body())`, the payload field handed to predict as parsed (no conversion to NumPy), the same "
-        'predict (awaited when async, a sync one called inline), `Response(orjson.dumps({"prediction": '
-        'result}, option=OPT_SERIALIZE_NUMPY), media_type="application/json")` (a `default` turns the str array '
-        "of the OIP rows, which orjson's NumPy support leaves out, into a list); no validation, metrics or "
-        "logging; a request counter for the lost-request check.",
+        "- Bare: what a user would write by hand with orjson, one Starlette `async def` route per protocol path "
+        "(the same paths): `orjson.loads(await request.body())`; predict is handed what the toolkit hands it "
+        "(`/predict`: the `features` value as parsed; OIP: each input as `np.array(data, dtype).reshape(shape)`, "
+        "one input alone; KServe v1, Seldon `ndarray` and MLflow `inputs`: `np.asarray` of the rows); the same "
+        "predict (awaited when async, a sync one called inline); its result in the protocol's response "
+        '(`{"prediction": result}`, `{"predictions": result}`, Seldon `{"jsonData"|"data": {"names": [], '
+        '"ndarray"}, "meta": {}}`, OIP `{"model_name", "outputs": [{"name", "shape", "datatype", "data"}]}`) '
+        'written by `Response(orjson.dumps(doc, option=OPT_SERIALIZE_NUMPY), media_type="application/json")` '
+        "(a `default` turns the str array of the OIP rows, which orjson's NumPy support leaves out, into a "
+        "list); no validation, limits, metrics or logging; a request counter for the lost-request check.",
         "- Predicts (the same function in both apps; the apps' answers are checked equal before timing):",
         '  - trivial async: `async def predict(x): return {"ok": 1}`; on OIP (tensors only) it returns '
         "`np.array([1.0], dtype=np.float32)`.",

@@ -641,7 +641,9 @@ def test_simple_request_fast_path_matches_the_general_path(doc: dict[str, Any]) 
 
 @settings(max_examples=300, deadline=None)
 @given(
-    st.sampled_from(["bool", "int8", "int32", "int64", "uint16", "uint64", "float32", "float64", "float16", ">f8"]),
+    st.sampled_from(
+        ["bool", "int8", "int32", "int64", "uint16", "uint64", "float32", "float64", "float16", ">f8", "str"]
+    ),
     st.lists(st.integers(0, 3), max_size=3),
     st.booleans(),
     st.data(),
@@ -650,8 +652,13 @@ def test_simple_response_fast_path_matches_the_general_path(
     dtype: str, shape: list[int], as_dict: bool, data: Any
 ) -> None:
     size = int(np.prod(shape)) if shape else 1
-    raw = data.draw(st.binary(min_size=size * np.dtype(dtype).itemsize, max_size=size * np.dtype(dtype).itemsize))
-    array = np.frombuffer(raw, dtype=dtype).reshape(shape).copy()
+    if dtype == "str":  # a NumPy str array (BYTES, content_type str)
+        array = np.array(data.draw(st.lists(st.text(max_size=5), min_size=size, max_size=size)), dtype=str)
+        array = array.reshape(shape)
+    else:
+        itemsize = np.dtype(dtype).itemsize
+        raw = data.draw(st.binary(min_size=size * itemsize, max_size=size * itemsize))
+        array = np.frombuffer(raw, dtype=dtype).reshape(shape).copy()
     if array.dtype == np.bool_:
         array = array.view(np.uint8).astype(bool)
     result = {"a": array, "b": array.reshape(-1)[:1]} if as_dict else array

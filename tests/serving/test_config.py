@@ -49,8 +49,8 @@ def test_invalid_values_raise_value_error(changes: dict[str, object]) -> None:
         ServingConfig(**changes)  # type: ignore[arg-type]
 
 
-def test_serialization_defaults_to_the_api_config() -> None:
-    assert ServingConfig().serialization == get_api_config()
+def test_serialization_defaults_to_the_api_config_in_predicts_key_order() -> None:
+    assert ServingConfig().serialization == get_api_config().replace(sort_keys=False)
     strict = get_strict_config()
     assert ServingConfig(datason_config=strict).serialization is strict
 
@@ -121,3 +121,27 @@ def test_pickles_and_hashes_for_worker_processes() -> None:
 
     cfg = ServingConfig(model_id="x", rate_limit="1/second", datason_config=get_strict_config())
     assert pickle.loads(pickle.dumps(cfg)) == cfg and hash(cfg) == hash(cfg.replace())
+
+
+def test_a_response_keeps_the_key_order_predict_wrote() -> None:
+    import asyncio
+
+    import orjson
+
+    from datason.serving import ModelService
+
+    async def predict(features: object) -> dict[str, object]:
+        return {"zeta": 1, "alpha": {"y": 2, "b": 3}}
+
+    async def both() -> tuple[bytes, bytes]:
+        in_order = ModelService(predict, config=ServingConfig(model_id="m"))
+        sorted_ = ModelService(predict, config=ServingConfig(model_id="m", datason_config=get_api_config()))
+        first = await in_order.predict_request(b'{"features": {}}', headers={}, client="c")
+        second = await sorted_.predict_request(b'{"features": {}}', headers={}, client="c")
+        return first.body, second.body
+
+    kept, sorted_body = asyncio.run(both())
+    assert list(orjson.loads(kept)["prediction"]) == ["zeta", "alpha"]
+    assert list(orjson.loads(kept)["prediction"]["alpha"]) == ["y", "b"]
+    assert list(orjson.loads(sorted_body)["prediction"]) == ["alpha", "zeta"]
+    assert list(orjson.loads(sorted_body)["prediction"]["alpha"]) == ["b", "y"]

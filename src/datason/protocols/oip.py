@@ -440,7 +440,7 @@ def _simple_response(
     request: InferRequest | None,
     cfg: SerializationConfig,
 ) -> Encoded | None:
-    """The JSON response when every output is a plain numeric ndarray with finite values, else None."""
+    """The JSON response when every output is a numeric ndarray with finite values or a str array, else None."""
     if type(result) is np.ndarray:
         named: Mapping[Any, Any] = {_default_name(request): result}
     elif type(result) is dict:
@@ -449,13 +449,28 @@ def _simple_response(
         return None
     outputs = []
     for name, a in named.items():
-        if type(name) is not str or type(a) is not np.ndarray or a.dtype not in _SIMPLE_DTYPES:
+        if type(name) is not str or type(a) is not np.ndarray:
+            return None
+        dtype = a.dtype
+        if dtype.kind == "U":  # str items: BYTES with MLServer's str content type, as _array_wire lays them out
+            params = {"content_type": "str", "datason_dtype": dtype.str}
+            outputs.append(
+                {
+                    "name": name,
+                    "shape": list(a.shape),
+                    "datatype": "BYTES",
+                    "data": a.ravel().tolist(),
+                    "parameters": params,
+                }
+            )
+            continue
+        if dtype not in _SIMPLE_DTYPES:
             return None
         flat = a.reshape(-1)
-        if flat.dtype.kind == "f" and not np.isfinite(flat).all():
+        if dtype.kind == "f" and not np.isfinite(flat).all():
             return None  # NaN and infinity follow the config's nan_handling: the general path
-        data = orjson.Fragment(float32_text(flat)) if flat.dtype == np.float32 else flat
-        outputs.append({"name": name, "shape": list(a.shape), "datatype": _DATATYPE_OF[a.dtype], "data": data})
+        data = orjson.Fragment(float32_text(flat)) if dtype == np.float32 else flat
+        outputs.append({"name": name, "shape": list(a.shape), "datatype": _DATATYPE_OF[dtype], "data": data})
     doc: dict[str, Any] = {"model_name": model_name}
     if model_version is not None:
         doc["model_version"] = model_version
@@ -474,6 +489,8 @@ def _parse(body: Any, header_length: int | str | None, cfg: SerializationConfig)
     """(JSON document, binary part or None) of a body."""
     if type(body) is dict:
         return body, None
+    if header_length is None and type(body) is bytes:  # the common case: all JSON (loads checks max_bytes)
+        return _document(_loads(body, cfg)), None
     if isinstance(body, str):
         if header_length is None:
             return _document(_loads(body, cfg)), None

@@ -63,7 +63,10 @@ _DOCS: dict[str, str] = {
     "redact_keys": "Keys whose values logs replace by `[REDACTED]` (case-insensitive substring match).",
     "latency_buckets": "Bucket bounds (seconds) of the latency histogram.",
     "protocols": "Protocols answered beside `/predict`: `oip`, `kserve_v1`, `seldon`, `mlflow` (comma-separated).",
-    "datason_config": "datason config for requests and responses (env: a preset name: api, ml, strict...); None: api.",
+    "datason_config": (
+        "datason config for requests and responses (env: a preset name: api, ml, strict...); "
+        "None: api, keys in predict's order."
+    ),
 }
 
 
@@ -134,8 +137,14 @@ class ServingConfig:
 
     @property
     def serialization(self) -> SerializationConfig:
-        """The datason config in effect: ``datason_config`` or ``get_api_config()``."""
-        return self.datason_config if self.datason_config is not None else get_api_config()
+        """The datason config in effect: ``datason_config``, or ``get_api_config()`` keeping key order.
+
+        A response keeps the order in which predict built its dicts (as FastAPI and orjson do, and as every
+        protocol's envelope does): sorting is for stable documents, not for a model's answer.
+        """
+        if self.datason_config is not None:
+            return self.datason_config
+        return _API_IN_ORDER
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> ServingConfig:
@@ -147,6 +156,9 @@ class ServingConfig:
             if raw is not None and f.name not in overrides:
                 values[f.name] = parse_value(f.name, raw, f.default)
         return cls(**values, **overrides)
+
+
+_API_IN_ORDER = get_api_config().replace(sort_keys=False)
 
 
 def env_var(name: str) -> str:
