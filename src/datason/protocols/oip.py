@@ -382,6 +382,7 @@ _SIMPLE_KINDS = {"BOOL": _BOOLS, "FP64": _NUMBERS, "FP32": _NUMBERS, "FP16": _NU
 _SIMPLE_KINDS.update({t: _INTS for t in ("INT8", "INT16", "INT32", "INT64", "UINT8", "UINT16", "UINT32", "UINT64")})
 _SIMPLE_DTYPES = frozenset(np.dtype(t) for t in ("bool", "int8", "int16", "int32", "int64", "float64"))
 _SIMPLE_DTYPES |= frozenset(np.dtype(t) for t in ("uint8", "uint16", "uint32", "uint64", "float32"))
+_FP32 = np.dtype(np.float32)
 
 
 def _simple_request(doc: dict[str, Any]) -> InferRequest | None:
@@ -467,9 +468,15 @@ def _simple_response(
         if dtype not in _SIMPLE_DTYPES:
             return None
         flat = a.reshape(-1)
-        if dtype.kind == "f" and not np.isfinite(flat).all():
-            return None  # NaN and infinity follow the config's nan_handling: the general path
-        data = orjson.Fragment(float32_text(flat)) if dtype == np.float32 else flat
+        if dtype == _FP32:  # written and checked finite in one pass
+            try:
+                data: Any = orjson.Fragment(float32_text(flat, finite=True))
+            except SerializationError:
+                return None  # NaN and infinity follow the config's nan_handling: the general path
+        elif dtype.kind == "f" and not np.isfinite(flat).all():
+            return None
+        else:
+            data = flat
         outputs.append({"name": name, "shape": list(a.shape), "datatype": _DATATYPE_OF[dtype], "data": data})
     doc: dict[str, Any] = {"model_name": model_name}
     if model_version is not None:

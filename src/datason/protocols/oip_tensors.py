@@ -576,9 +576,16 @@ def _json_numbers(wire: _Wire, config: SerializationConfig, path: str) -> Any:
 _F32_JSON = SerializationConfig(include_type_hints=False, nan_handling="null", max_size=2**62, max_bytes=2**62)
 
 
-def float32_text(flat: np.ndarray[Any, Any]) -> bytes:
-    """float32 data as JSON whose every number reads back (as a double, then float32) to the same bits."""
-    return _dumpb(flat, _F32_JSON)
+_F32_FINITE = _F32_JSON.replace(nan_handling="error")
+
+
+def float32_text(flat: np.ndarray[Any, Any], *, finite: bool = False) -> bytes:
+    """float32 data as JSON whose every number reads back (as a double, then float32) to the same bits.
+
+    NaN and infinity become null; with ``finite``, they raise ``SerializationError`` instead (a caller's
+    finiteness check and the writing in one pass).
+    """
+    return _dumpb(flat, _F32_FINITE if finite else _F32_JSON)
 
 
 # --- decoding ----------------------------------------------------------------------------------------------

@@ -202,15 +202,20 @@ class ModelService:
             else:
                 if self._batcher is not None:
                     result = await self._batcher.submit(value)
-                elif self._async:  # the common async case awaited here: two coroutine frames fewer per request
+                else:  # the common cases (async, or a cheap sync predict run inline) called here, no extra frames
                     try:
-                        result = await self.predict(value)
+                        if self._async:
+                            result = await self.predict(value)
+                        elif self._auto and not self._thread_next:
+                            result = self._timed(value)
+                            if inspect.isawaitable(result):
+                                result = await result
+                        else:
+                            result = await self._invoke(value)
                     except ServingError:
                         raise
                     except Exception as exc:
                         raise self._predict_failed(exc) from None
-                else:
-                    result = await self._predict_one(value)
                 if key is not None and self._cache is not None:
                     self._cache.put(key, result)
             rendered = adapter.render(result, parsed, rid, time.perf_counter() - t0)
@@ -278,14 +283,6 @@ class ModelService:
             )
         headers_out = [("content-type", JSON), ("x-request-id", rid)]
         return ServingResponse(error.status, headers_out, adapter.error(rid, error))
-
-    async def _predict_one(self, value: Any) -> Any:
-        try:
-            return await self._invoke(value)
-        except ServingError:
-            raise
-        except Exception as exc:
-            raise self._predict_failed(exc) from None
 
     async def _invoke(self, arg: Any) -> Any:
         """Call predict: awaited when async; a sync one in a worker thread or inline (see ``INLINE_BELOW``)."""
