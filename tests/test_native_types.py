@@ -14,6 +14,7 @@ import zoneinfo
 from typing import Any
 
 import numpy as np
+import orjson
 import pydantic
 import pytest
 from dateutil import tz as dateutil_tz
@@ -23,6 +24,7 @@ from hypothesis import strategies as st
 import datason
 from datason._native import speedups
 from datason.config import SerializationConfig, get_api_config
+from datason.encoder import Encoder
 from datason.errors import DatasonError
 from datason.registry import REGISTRY
 from tests.conftest import assert_same
@@ -289,6 +291,52 @@ def test_float32_digits_match_the_reference_on_many_bit_patterns() -> None:
     )
     sample = [np.float32(v) for v in values[:2000]]
     assert json.loads(datason.dumps(sample, API)) == py_numbers[:2000]
+
+
+def test_float64_digits_are_the_shortest_that_read_back_on_many_bit_patterns() -> None:
+    """Every double is written with ``repr``'s shortest round-tripping digits, in the same text as orjson:
+    random bit patterns, integers around 2**53, short decimals, powers of ten, subnormals and the extremes."""
+    rng = np.random.default_rng(20261207)
+    bits = np.concatenate(
+        [
+            rng.integers(0, 2**63, 200_000, dtype=np.uint64) | (rng.integers(0, 2, 200_000, dtype=np.uint64) << 63),
+            np.arange(0, 4096, dtype=np.uint64),  # subnormals
+            np.array([0x7FEFFFFFFFFFFFFF, 0x0010000000000000, 0x000FFFFFFFFFFFFF, 0x8000000000000000], np.uint64),
+        ]
+    )
+    doubles = bits.view(np.float64)
+    integers = np.arange(-20_000, 20_000, dtype=np.float64)
+    near_2_53 = (2.0**53 + np.arange(-3000, 3000, dtype=np.float64)) * np.array([1.0, -1.0]).repeat(3000)
+    big_integers = np.round(rng.random(20_000) * 10.0 ** rng.integers(0, 22, 20_000))
+    scaled = rng.random(40_000) * 10.0 ** rng.integers(-3, 12, 40_000)
+    short = np.array([round(x, int(d)) for x, d in zip(scaled.tolist(), rng.integers(0, 6, 40_000), strict=True)])
+    # decimals of every length from 2 to 17 digits at random scales: the doubles nearest to them
+    decimals = [
+        float(f"{n}e{e}")
+        for digits in range(2, 18)
+        for n, e in zip(
+            rng.integers(10 ** (digits - 1), 10**digits, 30_000 if digits > 12 else 5_000, dtype=np.uint64).tolist(),
+            rng.integers(-40, 30, 30_000 if digits > 12 else 5_000).tolist(),
+            strict=True,
+        )
+    ]
+    # where the most significant of several dropped digits alone decides the rounding (found by such a search)
+    decimals += [0.0093900572321801, 0.000151212674109265, 18394347.6076649]
+    tens = np.array([10.0**k for k in range(-320, 309)] + [5e-324, 2.2250738585072014e-308, 1e16, 9999999999999998.0])
+    values = np.concatenate([doubles, integers, near_2_53, big_integers, short, decimals, tens, -short])
+    floats = [float(v) for v in values if np.isfinite(v)]
+    assert speedups is not None
+    # the C writer itself (a list of plain floats alone would go to orjson by the plain fast path)
+    c_text = Encoder(API, native_ok=True).dumpb(floats, sort_keys=False).decode()
+    assert c_text.encode() == orjson.dumps(floats)
+    texts = c_text[1:-1].split(",")
+    assert all(float(t) == x and _digits(t) == _digits(repr(x)) for t, x in zip(texts, floats, strict=True))
+
+
+def _digits(text: str) -> str:
+    """The significant digits of a number's text (``repr`` writes ``1e-05`` where JSON writers write ``1e-5``)."""
+    mantissa = text.lstrip("-").split("e")[0].replace(".", "")
+    return mantissa.strip("0") or "0"
 
 
 def test_registry_change_takes_effect_for_c_written_types() -> None:

@@ -818,7 +818,28 @@ static uint64_t ryu_shortest(uint64_t vr, uint64_t vp, uint64_t vm, int vm_trail
         if (vr_trailing_zeros && last == 5 && vr % 2 == 0) last = 4; /* an exact tie: round to even */
         return vr + ((vr == vm && (!accept_bounds || !vm_trailing_zeros)) || last >= 5);
     }
-    while (vp / 10 > vm / 10) { /* the common case */
+    /* The common case: drop as many digits as the interval [vm, vp] allows, eight, four, two and one at a time
+     * (whether k digits can go is monotonic in k, so this finds the count one at a time would; most doubles
+     * keep all but one or two digits, hence the first test). Only the most significant dropped digit decides
+     * the rounding: vr is not exact here, so no dropped tail is exactly a half. */
+    if (vp / 100 > vm / 100) {
+        while (vp / 100000000 > vm / 100000000) {
+            last = (uint8_t)(vr % 100000000 / 10000000);
+            vr /= 100000000; vp /= 100000000; vm /= 100000000;
+            *removed += 8;
+        }
+        if (vp / 10000 > vm / 10000) {
+            last = (uint8_t)(vr % 10000 / 1000);
+            vr /= 10000; vp /= 10000; vm /= 10000;
+            *removed += 4;
+        }
+        if (vp / 100 > vm / 100) {
+            last = (uint8_t)(vr % 100 / 10);
+            vr /= 100; vp /= 100; vm /= 100;
+            *removed += 2;
+        }
+    }
+    if (vp / 10 > vm / 10) {
         last = (uint8_t)(vr % 10);
         vr /= 10; vp /= 10; vm /= 10;
         ++*removed;
@@ -832,6 +853,18 @@ static uint64_t ryu_digits(double value, int32_t *exp10) {
     memcpy(&bits, &value, 8);
     uint64_t mantissa = bits & ((1ULL << 52) - 1);
     uint32_t exponent = (uint32_t)(bits >> 52 & 0x7FF);
+    if (exponent >= 1075 - 52 && exponent <= 1075) { /* maybe an integer below 2**53: its own digits, zeros cut */
+        uint32_t shift = 1075 - exponent;
+        uint64_t m = (1ULL << 52) | mantissa;
+        if ((m & ((1ULL << shift) - 1)) == 0) {
+            uint64_t v = m >> shift;
+            int32_t zeros = 0;
+            while (v % 10000 == 0) { v /= 10000; zeros += 4; }
+            while (v % 10 == 0) { v /= 10; ++zeros; }
+            *exp10 = zeros;
+            return v;
+        }
+    }
     int32_t e2;
     uint64_t m2;
     if (exponent == 0) { e2 = 1 - 1023 - 52 - 2; m2 = mantissa; }
