@@ -818,25 +818,30 @@ static uint64_t ryu_shortest(uint64_t vr, uint64_t vp, uint64_t vm, int vm_trail
         if (vr_trailing_zeros && last == 5 && vr % 2 == 0) last = 4; /* an exact tie: round to even */
         return vr + ((vr == vm && (!accept_bounds || !vm_trailing_zeros)) || last >= 5);
     }
-    /* The common case: drop as many digits as the interval [vm, vp] allows, eight, four, two and one at a time
-     * (whether k digits can go is monotonic in k, so this finds the count one at a time would; most doubles
-     * keep all but one or two digits, hence the first test). Only the most significant dropped digit decides
-     * the rounding: vr is not exact here, so no dropped tail is exactly a half. */
+    /* The common case: drop as many digits as the interval [vm, vp] allows. Whether k digits can go is monotonic
+     * in k, so big steps find the count one at a time would: most doubles lose two digits (one test, then the
+     * last digit's), short decimals many (eight, four and two at a time). Only the most significant dropped
+     * digit decides the rounding: vr is not exact here, so no dropped tail is exactly a half. */
     if (vp / 100 > vm / 100) {
-        while (vp / 100000000 > vm / 100000000) {
-            last = (uint8_t)(vr % 100000000 / 10000000);
-            vr /= 100000000; vp /= 100000000; vm /= 100000000;
-            *removed += 8;
-        }
-        if (vp / 10000 > vm / 10000) {
-            last = (uint8_t)(vr % 10000 / 1000);
-            vr /= 10000; vp /= 10000; vm /= 10000;
-            *removed += 4;
-        }
-        if (vp / 100 > vm / 100) {
-            last = (uint8_t)(vr % 100 / 10);
-            vr /= 100; vp /= 100; vm /= 100;
-            *removed += 2;
+        last = (uint8_t)(vr % 100 / 10);
+        vr /= 100; vp /= 100; vm /= 100;
+        *removed += 2;
+        if (vp / 100 > vm / 100) { /* a short number */
+            while (vp / 100000000 > vm / 100000000) {
+                last = (uint8_t)(vr % 100000000 / 10000000);
+                vr /= 100000000; vp /= 100000000; vm /= 100000000;
+                *removed += 8;
+            }
+            if (vp / 10000 > vm / 10000) {
+                last = (uint8_t)(vr % 10000 / 1000);
+                vr /= 10000; vp /= 10000; vm /= 10000;
+                *removed += 4;
+            }
+            if (vp / 100 > vm / 100) {
+                last = (uint8_t)(vr % 100 / 10);
+                vr /= 100; vp /= 100; vm /= 100;
+                *removed += 2;
+            }
         }
     }
     if (vp / 10 > vm / 10) {
