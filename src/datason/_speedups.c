@@ -957,35 +957,80 @@ static int put_digits(char *out, uint64_t v) {
     return n;
 }
 
-/* JSON text of d * 10**K (d > 0; "-" first when negative), spelled as orjson and repr() spell it: positional
- * from 1e-5 to below 1e16 (integral values keep a ".0"), else an exponent ("1e-6", "1e+16"). */
+/* The 8 decimal digits of v < 10**8 as BCD bytes in one word, the first digit in the lowest byte (SWAR: the
+ * word holds two 4-digit lanes, split into 2-digit lanes, then into digits; each step a multiply and a shift
+ * exact over its range, with no carry between lanes). */
+static inline uint64_t bcd8(uint32_t v) {
+    uint64_t abcd_efgh = (uint64_t)(v / 10000) | (uint64_t)(v % 10000) << 32;
+    uint64_t ab_ef = (abcd_efgh * 10486 >> 20) & 0x0000007F0000007FULL; /* x / 100 for x < 10**4 */
+    uint64_t ab_cd_ef_gh = ab_ef | (abcd_efgh - ab_ef * 100) << 16;
+    uint64_t a_c_e_g = (ab_cd_ef_gh * 103 >> 10) & 0x000F000F000F000FULL; /* x / 10 for x < 100 */
+    return a_c_e_g | (ab_cd_ef_gh - a_c_e_g * 10) << 8;
+}
+
+#define ASCII_ZEROS 0x3030303030303030ULL
+#define FORMAT_SLACK 48 /* bytes a caller of format_number and format_double makes room for (24 are written) */
+
+/* JSON text of d * 10**K (0 < d < 10**17; "-" first when negative), spelled as orjson and repr() spell it:
+ * positional from 1e-5 to below 1e16 (integral values keep a ".0"), else an exponent ("1e-6", "1e+16").
+ * The digits are made in registers (the first one apart, the others as up to 16 bytes of one 128-bit word)
+ * and written with whole-word stores only, never read back: `out` must have FORMAT_SLACK bytes of room. */
 static int format_number(char *out, uint64_t d, int K, int negative) {
+    typedef unsigned __int128 u128;
+    char first;
+    u128 rest; /* the digits after the first, in order from the lowest byte; 0 bytes after them */
+    int len;
+    if (d < 100000000) { /* up to 8 digits (short decimals, integers, float32s) */
+        uint64_t bcd = bcd8((uint32_t)d);
+        int lead = __builtin_ctzll(bcd) / 8;
+        uint64_t x = (bcd | ASCII_ZEROS) >> (8 * lead);
+        len = 8 - lead;
+        first = (char)x;
+        rest = (u128)(x >> 8);
+    } else {
+        uint64_t hi = d / 100000000, top = hi / 100000000, mid = bcd8((uint32_t)(hi % 100000000));
+        u128 both = (u128)(mid | ASCII_ZEROS) | (u128)(bcd8((uint32_t)(d % 100000000)) | ASCII_ZEROS) << 64;
+        if (top) {
+            len = 17;
+            first = (char)('0' + top);
+            rest = both;
+        } else {
+            int lead = __builtin_ctzll(mid) / 8;
+            both >>= 8 * lead;
+            len = 16 - lead;
+            first = (char)both;
+            rest = both >> 8;
+        }
+    }
+    int kk = len + K; /* 10**(kk-1) <= value < 10**kk */
     char *o = out;
-    int len = decimal_length(d), kk = len + K; /* 10**(kk-1) <= value < 10**kk */
     if (negative) *o++ = '-';
+    o[0] = first;
     if (K >= 0 && kk <= 16) { /* 1234e7 -> 12340000000.0 */
-        put_digits_back(o + len, d);
-        memset(o + len, '0', K);
-        o += kk;
-        o[0] = '.';
-        o[1] = '0';
-        o += 2;
-    } else if (kk > 0 && kk <= 16) { /* 1234e-2 -> 12.34 */
-        put_digits_back(o + len + 1, d);
-        for (int i = 0; i < kk; i++) o[i] = o[i + 1];
+        if (len < 17) {
+            u128 zeros = (u128)ASCII_ZEROS << 64 | ASCII_ZEROS;
+            rest |= zeros << (8 * (len - 1));
+        }
+        memcpy(o + 1, &rest, 16);
         o[kk] = '.';
+        o[kk + 1] = '0';
+        o += kk + 2;
+    } else if (kk > 0 && kk <= 16) { /* 1234e-2 -> 12.34 */
+        memcpy(o + 1, &rest, 16);
+        o[kk] = '.';
+        u128 fraction = rest >> (8 * (kk - 1));
+        memcpy(o + kk + 1, &fraction, 16);
         o += len + 1;
     } else if (kk > -5 && kk <= 0) { /* 1234e-6 -> 0.001234 */
-        o[0] = '0';
-        o[1] = '.';
-        memset(o + 2, '0', -kk);
-        put_digits_back(o + 2 - kk + len, d);
-        o += 2 - kk + len;
+        memcpy(o, "0.000000", 8);
+        o += 2 - kk;
+        o[0] = first;
+        memcpy(o + 1, &rest, 16);
+        o += len;
     } else { /* 1234e30 -> 1.234e+33 */
-        put_digits_back(o + len + 1, d);
-        o[0] = o[1];
         if (len > 1) {
             o[1] = '.';
+            memcpy(o + 2, &rest, 16);
             o += len + 1;
         } else {
             o += 1;
@@ -1297,7 +1342,7 @@ static int write_int(Writer *o, PyObject *v) {
 }
 
 static int write_float(Writer *o, double v) {
-    if (grow(o, 32) < 0) return -1;
+    if (grow(o, FORMAT_SLACK) < 0) return -1;
     o->len += format_double(v, o->buf + o->len);
     return 0;
 }
@@ -1469,7 +1514,7 @@ static int write_items(Writer *o, const char **data, char code, const Py_ssize_t
             case 'I': { uint32_t v; memcpy(&v, p, 4); r = put_u64(o, v, 0); *data += 4; break; }
             case 'l': case 'q': { int64_t v; memcpy(&v, p, 8); r = put_u64(o, v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v, v < 0); *data += 8; break; }
             case 'L': case 'Q': { uint64_t v; memcpy(&v, p, 8); r = put_u64(o, v, 0); *data += 8; break; }
-            case 'f': { float v; memcpy(&v, p, 4); if ((r = grow(o, 32)) == 0) o->len += format_float32(v, o->buf + o->len); *data += 4; break; }
+            case 'f': { float v; memcpy(&v, p, 4); if ((r = grow(o, FORMAT_SLACK)) == 0) o->len += format_float32(v, o->buf + o->len); *data += 4; break; }
             case 'd': { double v; memcpy(&v, p, 8); r = write_float(o, v); *data += 8; break; }
             case 'e': { uint16_t v; memcpy(&v, p, 2); r = write_float(o, half_value(v)); *data += 2; break; }
         }
@@ -1515,7 +1560,7 @@ static int write_leaf(Writer *o, PyObject *obj, int kind, int layout, PyObject *
         if (r == 0) {
             if (kind == K_NP_BOOL) r = n.b ? put(o, "true", 4) : put(o, "false", 5);
             else if (kind == K_NP_INT) r = n.integer ? write_int(o, n.integer) : put_u64(o, n.magnitude, n.negative);
-            else if ((r = grow(o, 32)) == 0)
+            else if ((r = grow(o, FORMAT_SLACK)) == 0)
                 o->len += kind == K_NP_FLOAT32 ? format_float32((float)n.v, o->buf + o->len)
                                                : format_double(np_json_double(n.v, kind), o->buf + o->len);
         }
@@ -3112,7 +3157,7 @@ static PyObject *float16_double(PyObject *self, PyObject *arg) {
 
 static PyObject *format_float(PyObject *self, PyObject *arg) {
     double v = PyFloat_AsDouble(arg);
-    char buf[32];
+    char buf[FORMAT_SLACK];
     if (v == -1.0 && PyErr_Occurred()) return NULL;
     if (!isfinite(v)) { PyErr_SetString(PyExc_ValueError, "not finite"); return NULL; }
     return PyUnicode_FromStringAndSize(buf, format_double(v, buf));
