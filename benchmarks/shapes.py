@@ -43,6 +43,7 @@ import struct
 import subprocess
 import sys
 import time
+import typing
 import uuid
 import zoneinfo
 from collections.abc import Callable, Mapping
@@ -632,6 +633,8 @@ class Cell:
     check: str = ""  # the fidelity check, as text
     peer_check: str = ""  # (b): the peer's own exactness
     error: str = ""
+    floor: str = ""  # what bounds datason from below here (timed in the same rounds), e.g. "orjson.loads alone"
+    floor_ratio: float = math.nan  # floor / peer
 
     def result(self, limit: float) -> str:
         if self.error:
@@ -664,6 +667,8 @@ def timed(cell: Cell, calls: Mapping[str, Callable[[], object]], rounds: int) ->
     stats = timing.interleave(calls, rounds, warmup=1)
     cell.stats = stats
     cell.ratio = timing.paired_ratio(stats["datason"], stats["peer"])
+    if "floor" in stats:
+        cell.floor_ratio = timing.paired_ratio(stats["floor"], stats["peer"])
 
 
 def compare_api(ds: Any, api: Any, data: Any, shape: Shape, rounds: int) -> tuple[Cell, bytes]:
@@ -735,8 +740,19 @@ def compare_typed(ds: Any, data: Any, shape: Shape, rounds: int) -> Cell:
     cell.ok, cell.check = _verdict(diff(got, data, notes), notes)
     notes = set()
     cell.peer_check = _verdict(diff(peer(), want_peer, notes), notes)[1]
-    timed(cell, {"datason": ours, "peer": peer}, rounds)
+    calls = {"datason": ours, "peer": peer}
+    if loads_type is not None and _is_pydantic(loads_type):  # pydantic's own JSON round trip bounds any library
+        adapter = pydantic.TypeAdapter(loads_type)
+        cell.floor = "pydantic's own `TypeAdapter.validate_json(dump_json(d))`"
+        calls["floor"] = lambda: adapter.validate_json(adapter.dump_json(data))
+    timed(cell, calls, rounds)
     return cell
+
+
+def _is_pydantic(t: Any) -> bool:
+    """Whether ``t`` is a pydantic model or a list of them."""
+    inner = typing.get_args(t)[0] if typing.get_origin(t) is list else t
+    return isinstance(inner, type) and issubclass(inner, pydantic.BaseModel)
 
 
 def _type_text(t: Any) -> str:
@@ -766,7 +782,9 @@ def compare_auto(ds: Any, api: Any, text: bytes, shape: Shape, rounds: int) -> C
         return cell
     notes: set[str] = set()
     cell.ok, cell.check = _verdict(diff(got, as_builtins(decoder.decode(text)), notes), notes)
-    timed(cell, {"datason": ours, "peer": lambda: decoder.decode(text)}, rounds)
+    cell.floor = "`orjson.loads(s)` alone (the dicts and lists any untyped decode builds)"
+    calls = {"datason": ours, "peer": lambda: decoder.decode(text), "floor": lambda: orjson.loads(text)}
+    timed(cell, calls, rounds)
     return cell
 
 
@@ -900,27 +918,37 @@ def markdown(rows: list[RowResult], args: argparse.Namespace, meta: Mapping[str,
             "",
             f"Target: datason/peer <= {limit:g}x and the check passing.",
             "",
-            f"| row | peer | datason ms | peer ms | ratio | target | result | {check_header}{extra} |",
-            "|---|---|---:|---:|---:|---:|---|---|" + ("---|---|" if key == "b" else ""),
+            f"| row | peer | datason ms | peer ms | ratio | target | result | floor / peer | {check_header}{extra} |",
+            "|---|---|---:|---:|---:|---:|---|---:|---|" + ("---|---|" if key == "b" else ""),
         ]
         for r in rows:
             cell = r.cells.get(key)
             if cell is None:
                 lines.append(
-                    f"| {r.shape.name} | | | | | <= {limit:g} | skipped: {r.skipped} | |" + " | |" * bool(extra)
+                    f"| {r.shape.name} | | | | | <= {limit:g} | skipped: {r.skipped} | | |" + " | |" * bool(extra)
                 )
                 continue
             more = f" | {cell.datason_label} | {cell.peer_check}" if key == "b" else ""
             if cell.error:
-                lines.append(f"| {r.shape.name} | {cell.peer} | | | | <= {limit:g} | ERROR | `{cell.error}`{more} |")
+                lines.append(f"| {r.shape.name} | {cell.peer} | | | | <= {limit:g} | ERROR | | `{cell.error}`{more} |")
             else:
                 ds_ms, peer_ms = cell.stats["datason"].median, cell.stats["peer"].median
+                floor = f"{cell.floor_ratio:.2f}" if cell.floor else ""
                 lines.append(
                     f"| {r.shape.name} | {cell.peer} | {ds_ms:.2f} | {peer_ms:.2f} | {cell.ratio:.2f} | <= {limit:g} "
-                    f"| {cell.result(limit)} | {cell.check}{more} |"
+                    f"| {cell.result(limit)} | {floor} | {cell.check}{more} |"
                 )
         mine = [cell.result(limit) for r in rows if (cell := r.cells.get(key)) is not None]
         lines += ["", f"({key}): {sum(v == 'PASS' for v in mine)} of {len(mine)} rows PASS."]
+        floors = sorted({cell.floor for r in rows if (cell := r.cells.get(key)) is not None and cell.floor})
+        if floors:
+            lines += [
+                "",
+                "Floor / peer: the same rounds timed "
+                + "; ".join(floors)
+                + ", against the peer: what no implementation producing the same Python objects does better than; "
+                "a floor above the target makes the target out of reach for that row.",
+            ]
         verdicts += mine
     passed = sum(v == "PASS" for v in verdicts)
     lines += ["", f"Verdicts: {passed} of {len(verdicts)} PASS."]

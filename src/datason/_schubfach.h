@@ -26,14 +26,10 @@
 
 #include "_schubfach_tables.h"
 
-/* round_to_odd(g * cp / 2**127) for the 126-bit g = {low, high} and cp < 2**60: the integer part, its
- * lowest bit set when bits below remain. Bits below 2**64 of the 190-bit product are dropped: they hold the
- * error of g (less than cp), see above. */
-static inline uint64_t schubfach_rop(const uint64_t *g, uint64_t cp) {
-    __uint128_t x = (__uint128_t)g[0] * cp;
-    __uint128_t y = (__uint128_t)g[1] * cp + (uint64_t)(x >> 64); /* floor(g cp / 2**64) < 2**122 */
-    return (uint64_t)(y >> 63) | (((uint64_t)y << 1) != 0);
-}
+/* round_to_odd(p / 2**63) for p = floor(g * cp / 2**64), g the 126-bit table entry: the integer part, its
+ * lowest bit set when bits below remain. The bits of g * cp below 2**64 are dropped: they hold the error of
+ * g (less than cp < 2**60), see above. */
+static inline uint64_t schubfach_rop(__uint128_t p) { return (uint64_t)(p >> 63) | (((uint64_t)p << 1) != 0); }
 
 /* Granlund-Montgomery: n is a multiple of 10**j iff n * (5**-j mod 2**64), rotated right by j (the j factors
  * of two, now in the top bits if any is missing), is at most (2**64 - 1) / 10**j; then it is n / 10**j. */
@@ -44,17 +40,24 @@ static inline uint64_t schubfach_rotr(uint64_t x, int r) { return x >> r | x << 
 static inline uint64_t schubfach_strip(uint64_t n, int32_t *exp10) {
     uint64_t r = schubfach_rotr(n * 0xcccccccccccccccdULL, 1);
     if (r > 1844674407370955161ULL) return n;
+    int32_t e = *exp10 + 1, b; /* the counts vary from one number to the next: selects, not branches */
     n = r;
-    int32_t e = *exp10 + 1;
     r = schubfach_rotr(n * 0xc767074b22e90e21ULL, 8);
-    if (r <= 184467440737ULL) { n = r; e += 8; }
+    b = r <= 184467440737ULL;
+    n = b ? r : n;
+    e += b << 3;
     r = schubfach_rotr(n * 0xd288ce703afb7e91ULL, 4);
-    if (r <= 1844674407370955ULL) { n = r; e += 4; }
+    b = r <= 1844674407370955ULL;
+    n = b ? r : n;
+    e += b << 2;
     r = schubfach_rotr(n * 0x8f5c28f5c28f5c29ULL, 2);
-    if (r <= 184467440737095516ULL) { n = r; e += 2; }
+    b = r <= 184467440737095516ULL;
+    n = b ? r : n;
+    e += b << 1;
     r = schubfach_rotr(n * 0xcccccccccccccccdULL, 1);
-    if (r <= 1844674407370955161ULL) { n = r; e += 1; }
-    *exp10 = e;
+    b = r <= 1844674407370955161ULL;
+    n = b ? r : n;
+    *exp10 = e + b;
     return n;
 }
 
@@ -82,21 +85,30 @@ static inline uint64_t schubfach_digits(double value, int32_t *exp10) {
         c = fraction;
         q = -1074;
     }
-    /* Four times v and its bounds, in units of 2**q; k: R scaled by 10**-k is at least one unit wide. The
+    /* k: R scaled by 10**-k is at least one unit wide. The
      * shifts are arithmetic on negative numbers (gcc, clang and MSVC all do so); constants checked by the
      * table script for every q and k. */
-    uint64_t cb = c << 2, cbr = cb + 2, cbl;
-    int32_t k;
-    if (fraction != 0 || biased <= 1) {
-        cbl = cb - 2;
+    int32_t k, irregular = fraction == 0 && biased > 1;
+    if (!irregular) {
         k = (q * 315652) >> 20; /* floor(log10(2**q)) */
     } else { /* c = 2**52: the neighbour below is half as far, R = [v - 2**q / 4, v + 2**q / 2] */
-        cbl = cb - 1;
         k = (q * 315653 - 131011) >> 20; /* floor(log10(3/4 2**q)): still at least one unit wide */
     }
     const uint64_t *g = SCHUBFACH_G[k - SCHUBFACH_K_MIN];
     int h = q + ((-k * 1741647) >> 19) + 2; /* + floor(log2(10**-k)): 2..5, so cb << h < 2**60 */
-    uint64_t vb = schubfach_rop(g, cb << h), vbl = schubfach_rop(g, cbl << h), vbr = schubfach_rop(g, cbr << h);
+    /* g * (cb << h) exactly (190 bits: ph, pl), and the bounds from it: g * (cbr << h) adds g << (h + 1),
+     * g * (cbl << h) takes off g << (h + 1) or, at the bottom of a binade, g << h. The same numbers as three
+     * products, for two multiplications. */
+    uint64_t g0 = g[0], g1 = g[1], cp = c << (h + 2);
+    __uint128_t x = (__uint128_t)g0 * cp;
+    __uint128_t ph = (__uint128_t)g1 * cp + (uint64_t)(x >> 64);
+    uint64_t pl = (uint64_t)x;
+    int sr = h + 1, sl = h + 1 - irregular; /* 2..6 */
+    uint64_t rl = g0 << sr, ll = g0 << sl;
+    __uint128_t rh = (__uint128_t)g1 << sr | g0 >> (64 - sr), lh = (__uint128_t)g1 << sl | g0 >> (64 - sl);
+    uint64_t vb = schubfach_rop(ph);
+    uint64_t vbr = schubfach_rop(ph + rh + (pl + rl < pl));
+    uint64_t vbl = schubfach_rop(ph - lh - (pl < ll));
     uint64_t out = c & 1; /* an odd c leaves the bounds out of R */
     uint64_t s = vb >> 2;
     /* Both outcomes are computed and one is picked without branching: which one wins is a coin toss for

@@ -7,8 +7,9 @@ int). A pydantic model met anywhere inside the type (a field of a dataclass, an 
 of a TypedDict...) is validated by pydantic itself (``Model.model_validate``: its validators, aliases and
 lax coercions apply), so a pydantic model behaves the same at the top and deep inside.
 
-Types msgspec refuses to build (a union of several classes, such as ``Cat | Dog`` of pydantic models)
-go through pydantic's ``TypeAdapter`` as a whole when pydantic is installed.
+A model alone, or a ``list`` or ``dict[str, ...]`` of one model class, goes to pydantic's ``TypeAdapter`` as
+a whole (the same validation, in one call). Types msgspec refuses to build (a union of several classes,
+such as ``Cat | Dog`` of pydantic models) go through ``TypeAdapter`` as a whole too.
 
 Failures raise ``DeserializationError`` with the path of the offending value (``$[2].score``) and a
 reason that never quotes the input: messages of custom validators are replaced by their error kind.
@@ -38,6 +39,8 @@ _MAX_REASON = 200
 def convert(value: Any, target: Any) -> Any:
     import msgspec  # imported on first typed decode: it costs more at start-up than the rest of datason
 
+    if "pydantic" in sys.modules and _models_only(target):
+        return _pydantic(value, target)  # one pydantic-core call instead of a model_validate per item
     failures: list[Any] = []  # (model class, pydantic error) a model raised inside msgspec's walk
     hook = _model_hook(failures) if "pydantic" in sys.modules else None
     try:
@@ -58,6 +61,27 @@ def convert(value: Any, target: Any) -> Any:
         if "pydantic" not in sys.modules:
             raise DeserializationError("type is not supported for typed decode", type_name=_name(target)) from None
     return _pydantic(value, target)
+
+
+def _models_only(target: Any) -> bool:
+    """A pydantic model, or a list or str-keyed dict of one: pydantic validates it as msgspec would hand each
+    item to ``model_validate``, so pydantic takes the whole."""
+    try:
+        return _is_models_only(target)
+    except TypeError:  # an unhashable type expression
+        return False
+
+
+@functools.lru_cache(maxsize=256)
+def _is_models_only(target: Any) -> bool:
+    import pydantic
+
+    origin, args = typing.get_origin(target), typing.get_args(target)
+    if origin is list and len(args) == 1:
+        target = args[0]
+    elif origin is dict and len(args) == 2 and args[0] is str:
+        target = args[1]
+    return isinstance(target, type) and issubclass(target, pydantic.BaseModel)
 
 
 def _model_hook(failures: list[Any]) -> Callable[[type, Any], Any]:
