@@ -7,7 +7,7 @@ setup(
         Extension(
             "datason._speedups",
             sources=["src/datason/_speedups.c"],
-            depends=["src/datason/_ryu_tables.h"],
+            depends=["src/datason/_ryu_tables.h", "src/datason/_schubfach.h", "src/datason/_schubfach_tables.h"],
             optional=True,
             extra_compile_args=["-O2"],
         )

@@ -775,25 +775,16 @@ static double decimal_double(uint64_t c, int k) {
 #endif
 }
 
-/* ---- doubles: the shortest digits that read back, the closest of them (Ryu, Ulf Adams, PLDI 2018) ---- */
+/* ---- floats: the shortest digits that read back, the closest of them ------------------------------- */
+/* Doubles by Schubfach (_schubfach.h); float32 and float16 by Ryu (Ulf Adams, PLDI 2018), below. */
+#include "_schubfach.h"
 #include "_ryu_tables.h"
 
 static inline uint32_t pow5bits(int32_t e) { return (uint32_t)(((e * 1217359) >> 19) + 1); } /* bitlength(5**e) */
 static inline uint32_t log10pow2(int32_t e) { return (uint32_t)((e * 78913) >> 18); }          /* floor(e log10 2) */
 static inline uint32_t log10pow5(int32_t e) { return (uint32_t)((e * 732923) >> 20); }         /* floor(e log10 5) */
 
-static inline int multiple_of_pow5(uint64_t v, uint32_t p) {
-    uint32_t count = 0;
-    while (v % 5 == 0 && count < p) { v /= 5; count++; }
-    return count >= p;
-}
-
-static inline uint64_t mul_shift(uint64_t m, const uint64_t *mul, int32_t j) { /* (m * mul) >> j, j >= 64 */
-    __uint128_t b0 = (__uint128_t)m * mul[0], b2 = (__uint128_t)m * mul[1];
-    return (uint64_t)(((b0 >> 64) + b2) >> (j - 64));
-}
-
-/* Ryu's last step, for doubles and the narrower floats alike: drop digits while the interval [vm, vp] holds a
+/* Ryu's last step (float32 and float16): drop digits while the interval [vm, vp] holds a
  * shorter number, rounding vr by the last dropped digit (`last`: one already known); *removed counts them.
  * The trailing-zero flags say whether vm and vr are exact (then an exact tie rounds to even). */
 static uint64_t ryu_shortest(uint64_t vr, uint64_t vp, uint64_t vm, int vm_trailing_zeros, int vr_trailing_zeros,
@@ -850,67 +841,6 @@ static uint64_t ryu_shortest(uint64_t vr, uint64_t vp, uint64_t vm, int vm_trail
         ++*removed;
     }
     return vr + (vr == vm || last >= 5);
-}
-
-/* The shortest digits of a positive finite double: returns them as an integer, *exp10 its power of ten. */
-static uint64_t ryu_digits(double value, int32_t *exp10) {
-    uint64_t bits;
-    memcpy(&bits, &value, 8);
-    uint64_t mantissa = bits & ((1ULL << 52) - 1);
-    uint32_t exponent = (uint32_t)(bits >> 52 & 0x7FF);
-    if (exponent >= 1075 - 52 && exponent <= 1075) { /* maybe an integer below 2**53: its own digits, zeros cut */
-        uint32_t shift = 1075 - exponent;
-        uint64_t m = (1ULL << 52) | mantissa;
-        if ((m & ((1ULL << shift) - 1)) == 0) {
-            uint64_t v = m >> shift;
-            int32_t zeros = 0;
-            while (v % 10000 == 0) { v /= 10000; zeros += 4; }
-            while (v % 10 == 0) { v /= 10; ++zeros; }
-            *exp10 = zeros;
-            return v;
-        }
-    }
-    int32_t e2;
-    uint64_t m2;
-    if (exponent == 0) { e2 = 1 - 1023 - 52 - 2; m2 = mantissa; }
-    else { e2 = (int32_t)exponent - 1023 - 52 - 2; m2 = (1ULL << 52) | mantissa; }
-    int accept_bounds = (m2 & 1) == 0; /* round-half-even: an even significand owns its boundaries */
-    uint64_t mv = 4 * m2;
-    uint32_t mm_shift = mantissa != 0 || exponent <= 1;
-    uint64_t vr, vp, vm;
-    int32_t e10;
-    int vm_trailing_zeros = 0, vr_trailing_zeros = 0;
-    if (e2 >= 0) {
-        uint32_t q = log10pow2(e2) - (e2 > 3);
-        e10 = (int32_t)q;
-        int32_t k = 125 + (int32_t)pow5bits((int32_t)q) - 1, i = -e2 + (int32_t)q + k;
-        vr = mul_shift(4 * m2, RYU_POW5_INV[q], i);
-        vp = mul_shift(4 * m2 + 2, RYU_POW5_INV[q], i);
-        vm = mul_shift(4 * m2 - 1 - mm_shift, RYU_POW5_INV[q], i);
-        if (q <= 21) {
-            if (mv % 5 == 0) vr_trailing_zeros = multiple_of_pow5(mv, q);
-            else if (accept_bounds) vm_trailing_zeros = multiple_of_pow5(mv - 1 - mm_shift, q);
-            else vp -= multiple_of_pow5(mv + 2, q);
-        }
-    } else {
-        uint32_t q = log10pow5(-e2) - (-e2 > 1);
-        e10 = (int32_t)q + e2;
-        int32_t i = -e2 - (int32_t)q, k = (int32_t)pow5bits(i) - 125, j = (int32_t)q - k;
-        vr = mul_shift(4 * m2, RYU_POW5[i], j);
-        vp = mul_shift(4 * m2 + 2, RYU_POW5[i], j);
-        vm = mul_shift(4 * m2 - 1 - mm_shift, RYU_POW5[i], j);
-        if (q <= 1) {
-            vr_trailing_zeros = 1; /* mv has at least q trailing zero bits */
-            if (accept_bounds) vm_trailing_zeros = mm_shift == 1;
-            else --vp;
-        } else if (q < 63) {
-            vr_trailing_zeros = (mv & ((1ULL << q) - 1)) == 0;
-        }
-    }
-    int32_t removed;
-    uint64_t output = ryu_shortest(vr, vp, vm, vm_trailing_zeros, vr_trailing_zeros, accept_bounds, 0, &removed);
-    *exp10 = e10 + removed;
-    return output;
 }
 
 static const char DIGIT_PAIRS[201] = "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
@@ -1055,7 +985,7 @@ static int format_double(double value, char *out) {
         return 3;
     }
     int32_t e;
-    uint64_t d = ryu_digits(fabs(value), &e);
+    uint64_t d = schubfach_digits(fabs(value), &e);
     return format_number(out, d, e, value < 0);
 }
 
