@@ -9,9 +9,10 @@ Usage (from the repository root, with the project's virtualenv; needs the Debian
 Scenarios (each a predict function served by both apps): a trivial ``async`` predict, a sync predict returning
 50 records of NumPy values (a dict of arrays on OIP, which carries tensors only), and the iris classifier of
 ``examples/demo.py`` on ``/predict``. Each is measured on every prediction route of the toolkit (datason
-``/predict``, OIP v2, KServe v1, Seldon v1, MLflow) against a bare Starlette endpoint on the same path that
-parses the same body with ``orjson.loads``, calls the same predict and writes ``orjson.dumps({"prediction":
-result}, option=OPT_SERIALIZE_NUMPY)``. One extra row runs the trivial predict on ``/predict`` with the
+``/predict``, OIP v2, KServe v1, Seldon v1, MLflow) against a bare Starlette endpoint on the same path, as a
+user would write one by hand with orjson: it parses the body with ``orjson.loads``, hands predict what the
+toolkit hands it (ndarrays where the protocol gives them), and writes the result in the protocol's response
+envelope with ``orjson.dumps(..., option=OPT_SERIALIZE_NUMPY)``, without validation, limits, metrics or logs. One extra row runs the trivial predict on ``/predict`` with the
 toolkit's JSON request log on (INFO, to a file). Every server is uvicorn in a process group of its own on a
 free 127.0.0.1 port, with identical options; wrk POSTs the same body over 64 keep-alive connections; rounds
 alternate which app of a pair goes first. Reported per row: requests/s of both and their ratio, p50/p99,

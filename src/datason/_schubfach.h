@@ -22,7 +22,11 @@
  * the same truth values as the paper's, bit for bit, for a third of the multiplications.
  *
  * Differences from Java: no two-digit minimum (Java's "s >= 100" test and its x10 scaling of the smallest
- * subnormals exist for that rule only; repr prints 5e-324), and the trailing zeros are cut. */
+ * subnormals exist for that rule only; repr prints 5e-324), and the trailing zeros are cut.
+ *
+ * float32 (schubfach_digits32, Java's FloatToDecimal): the same steps with c < 2**24, a 63-bit g
+ * (SCHUBFACH_G32) and 64x64 -> 128-bit products rounded to odd at 2**-95 (the bits below 2**64 dropped again);
+ * every result fits 32 bits. Checked against Ryu's float32 digits on all 2**31 - 2**23 positive finite floats. */
 #ifndef DATASON_SCHUBFACH_H
 #define DATASON_SCHUBFACH_H
 
@@ -132,6 +136,85 @@ static inline uint64_t schubfach_digits(double value, int32_t *exp10) {
     d = (d & ~mask) | ((s10 + w10) & mask);
     *exp10 = k + (int32_t)shorter;
     return schubfach_strip(d, exp10);
+}
+
+static inline uint32_t schubfach_rotr32(uint32_t x, int r) { return x >> r | x << (32 - r); }
+
+/* schubfach_strip for n < 10**9 (at most 8 trailing zeros: one test, then 4, 2, 1 more), in 32 bits. */
+static inline uint32_t schubfach_strip32(uint32_t n, int32_t *exp10) {
+    uint32_t r = schubfach_rotr32(n * 0xcccccccdU, 1);
+    if (r > 429496729U) return n;
+    int32_t e = *exp10 + 1, b;
+    n = r;
+    r = schubfach_rotr32(n * 0x3afb7e91U, 4);
+    b = r <= 429496U;
+    n = b ? r : n;
+    e += b << 2;
+    r = schubfach_rotr32(n * 0xc28f5c29U, 2);
+    b = r <= 42949672U;
+    n = b ? r : n;
+    e += b << 1;
+    r = schubfach_rotr32(n * 0xcccccccdU, 1);
+    b = r <= 429496729U;
+    n = b ? r : n;
+    *exp10 = e + b;
+    return n;
+}
+
+/* The shortest decimal digits that read back to `value` as a float32 (a positive, finite, nonzero float), the
+ * closest of them to the exact value (ties to even digit): d without trailing zeros, value ~= d * 10**(*exp10).
+ * The same digits as Ryu's f2s (and numpy's repr of a float32). */
+static inline uint32_t schubfach_digits32(float value, int32_t *exp10) {
+    uint32_t bits;
+    memcpy(&bits, &value, 4);
+    uint32_t fraction = bits & ((1U << 23) - 1);
+    int32_t biased = (int32_t)(bits >> 23 & 0xFF);
+    uint32_t c;
+    int32_t q;
+    if (biased != 0) {
+        c = fraction | 1U << 23;
+        q = biased - 150;
+        if (q <= 0 && q >= -23) { /* an integer below 2**24 is its own shortest form (zeros cut) */
+            uint32_t f = c >> -q;
+            if (f << -q == c) {
+                *exp10 = 0;
+                return schubfach_strip32(f, exp10);
+            }
+        }
+    } else {
+        c = fraction;
+        q = -149;
+    }
+    /* k and h as for doubles (the script checks the constants over a range holding float32's) */
+    int32_t k, irregular = fraction == 0 && biased > 1;
+    if (!irregular) {
+        k = (q * 315652) >> 20;
+    } else {
+        k = (q * 315653 - 131011) >> 20;
+    }
+    uint64_t g = SCHUBFACH_G32[k - SCHUBFACH_K32_MIN];
+    int h = q + ((-k * 1741647) >> 19) + 33; /* 33..36: cp = 4c << h < 2**62 */
+    /* The paper's vb, vbl, vbr are rop(g * cp / 2**95) and likewise for (4c -+ 2) << h (4c - 1 at the bottom
+     * of a binade), the bits below 2**64 dropped. As for doubles, one product g * cp and the exact sums
+     * g * cp -+ g << (h + 1) (g << h) give the three; V, L, R are their bits from 2**64 up (< 2**62), in which
+     * one unit of vb is 2**31 and a candidate 4n is n << 33. */
+    uint64_t cp = (uint64_t)c << (h + 2);
+    __uint128_t p = (__uint128_t)g * cp, rs = (__uint128_t)g << (h + 1), ls = rs >> irregular;
+    uint64_t out = c & 1; /* an odd c leaves the bounds out of R */
+    /* rop(L) + out <= 4n  <=>  L + out <= n << 33      4n + out <= rop(R)  <=>  n << 33 <= R - out */
+    uint64_t lb = (uint64_t)((p - ls) >> 64) + out, rb = (uint64_t)((p + rs) >> 64) - out;
+    uint64_t v = (uint64_t)(p >> 64);
+    uint32_t s = (uint32_t)(v >> 33); /* floor(v 10**-k) < 10**9 */
+    uint32_t s10 = s / 10;            /* the multiples of ten around v: 10 s10 and 10 s10 + 10 */
+    uint32_t u10 = lb <= (uint64_t)(s10 * 10) << 33, w10 = (uint64_t)(s10 * 10 + 10) << 33 <= rb;
+    uint32_t u = lb <= (uint64_t)s << 33, w = (uint64_t)(s + 1) << 33 <= rb;
+    /* v is nearer s + 1 than s (V > (2s + 1) << 32), or a tie and s odd */
+    uint32_t up = (uint32_t)(v >> 32) & 1 & (((uint32_t)v != 0) | s);
+    uint32_t shorter = u10 ^ w10, mask = 0 - shorter;
+    uint32_t d = s + (w & ((u ^ 1) | up)); /* s or s + 1, whichever is in R; both: the nearer */
+    d = (d & ~mask) | ((s10 + w10) & mask);
+    *exp10 = k + (int32_t)shorter;
+    return schubfach_strip32(d, exp10);
 }
 
 #endif /* DATASON_SCHUBFACH_H */

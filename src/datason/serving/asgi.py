@@ -47,7 +47,7 @@ def create_app(
 class ServingApp:
     """ASGI 3 callable around one ``ModelService`` (``app.service``); ``app.routes`` lists what it answers."""
 
-    __slots__ = ("_max_body", "_openapi_body", "_router", "routes", "service")
+    __slots__ = ("_max_body", "_openapi_body", "_router", "_static", "routes", "service")
 
     def __init__(self, service: ModelService) -> None:
         from starlette.routing import Route, Router
@@ -56,16 +56,24 @@ class ServingApp:
         self._max_body = service.config.max_body_bytes
         self._openapi_body: bytes | None = None
         self.routes: tuple[RouteSpec, ...] = tuple(r for r in ROUTES if r.protocol in service.adapters)
+        endpoints = [(r, _Endpoint(r, self._handler(r), service)) for r in self.routes]
         self._router = Router(
-            routes=[Route(r.path, _Endpoint(r, self._handler(r), service)) for r in self.routes],
+            routes=[Route(r.path, endpoint) for r, endpoint in endpoints],
             redirect_slashes=False,
             default=self._not_found,
         )
+        # Paths without parameters (/predict, /invocations, /api/v1.0/predictions, /health...) found by one
+        # dict lookup; the router scans its routes in order, matching a regular expression per route.
+        self._static: dict[str, _Endpoint] = {r.path: e for r, e in endpoints if "{" not in r.path}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
         if kind == "http":
-            await self._router(scope, receive, send)
+            endpoint = None if scope.get("root_path") else self._static.get(scope["path"])
+            if endpoint is not None:
+                await endpoint(scope, receive, send)
+            else:
+                await self._router(scope, receive, send)
         elif kind == "lifespan":
             await self._lifespan(receive, send)
         # websocket and other scope types are not served: returning closes them.
