@@ -382,7 +382,11 @@ _SIMPLE_KINDS = {"BOOL": _BOOLS, "FP64": _NUMBERS, "FP32": _NUMBERS, "FP16": _NU
 _SIMPLE_KINDS.update({t: _INTS for t in ("INT8", "INT16", "INT32", "INT64", "UINT8", "UINT16", "UINT32", "UINT64")})
 _SIMPLE_DTYPES = frozenset(np.dtype(t) for t in ("bool", "int8", "int16", "int32", "int64", "float64"))
 _SIMPLE_DTYPES |= frozenset(np.dtype(t) for t in ("uint8", "uint16", "uint32", "uint64", "float32"))
-_FP32 = np.dtype(np.float32)
+# What the fast response does per dtype: (datatype, check): written by orjson as is, after a finiteness check,
+# or by datason's float32 writer (which checks finiteness while writing).
+_AS_IS, _FINITE, _F32_WRITER = 0, 1, 2
+_SIMPLE_OUT = {d: (_DATATYPE_OF[d], _FINITE if d.kind == "f" else _AS_IS) for d in _SIMPLE_DTYPES}
+_SIMPLE_OUT[np.dtype(np.float32)] = ("FP32", _F32_WRITER)
 
 
 def _simple_request(doc: dict[str, Any]) -> InferRequest | None:
@@ -453,31 +457,29 @@ def _simple_response(
         if type(name) is not str or type(a) is not np.ndarray:
             return None
         dtype = a.dtype
-        if dtype.kind == "U":  # str items: BYTES with MLServer's str content type, as _array_wire lays them out
+        layout = _SIMPLE_OUT.get(dtype)
+        if layout is None:
+            if dtype.kind != "U":
+                return None
+            # str items: BYTES with MLServer's str content type, as _array_wire lays them out
             params = {"content_type": "str", "datason_dtype": dtype.str}
+            items = a.ravel().tolist()
             outputs.append(
-                {
-                    "name": name,
-                    "shape": list(a.shape),
-                    "datatype": "BYTES",
-                    "data": a.ravel().tolist(),
-                    "parameters": params,
-                }
+                {"name": name, "shape": list(a.shape), "datatype": "BYTES", "data": items, "parameters": params}
             )
             continue
-        if dtype not in _SIMPLE_DTYPES:
-            return None
+        datatype, check = layout
         flat = a.reshape(-1)
-        if dtype == _FP32:  # written and checked finite in one pass
+        if check == _F32_WRITER:  # written and checked finite in one pass
             try:
                 data: Any = orjson.Fragment(float32_text(flat, finite=True))
             except SerializationError:
                 return None  # NaN and infinity follow the config's nan_handling: the general path
-        elif dtype.kind == "f" and not np.isfinite(flat).all():
+        elif check == _FINITE and not np.isfinite(flat).all():
             return None
         else:
             data = flat
-        outputs.append({"name": name, "shape": list(a.shape), "datatype": _DATATYPE_OF[dtype], "data": data})
+        outputs.append({"name": name, "shape": list(a.shape), "datatype": datatype, "data": data})
     doc: dict[str, Any] = {"model_name": model_name}
     if model_version is not None:
         doc["model_version"] = model_version
