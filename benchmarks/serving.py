@@ -12,8 +12,9 @@ Scenarios (each a predict function served by both apps): a trivial ``async`` pre
 ``/predict``, OIP v2, KServe v1, Seldon v1, MLflow) against a bare Starlette endpoint on the same path, as a
 user would write one by hand with orjson: it parses the body with ``orjson.loads``, hands predict what the
 toolkit hands it (ndarrays where the protocol gives them), and writes the result in the protocol's response
-envelope with ``orjson.dumps(..., option=OPT_SERIALIZE_NUMPY)``, without validation, limits, metrics or logs. One extra row runs the trivial predict on ``/predict`` with the
-toolkit's JSON request log on (INFO, to a file). Every server is uvicorn in a process group of its own on a
+envelope with ``orjson.dumps(..., option=OPT_SERIALIZE_NUMPY)``, without validation, limits, metrics or logs.
+One extra row runs the trivial predict on ``/predict`` with the toolkit's JSON request log on (INFO, to a
+file). Every server is uvicorn in a process group of its own on a
 free 127.0.0.1 port, with identical options; wrk POSTs the same body over 64 keep-alive connections; rounds
 alternate which app of a pair goes first. Reported per row: requests/s of both and their ratio, p50/p99,
 non-2xx and 5xx, lost requests, server CPU time per request, and each app's cost called in-process. Timings

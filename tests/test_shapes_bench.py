@@ -30,7 +30,7 @@ ROWS = ("tz_zoneinfo", "stdlib_scalars", "embedding")
 NUM = r"[0-9.]+"
 ROW = re.compile(
     rf"^\| (?P<row>\w+) \| (?P<peer>[^|]*(?:\\\|[^|]*)*) \| (?P<ds>{NUM}) \| (?P<peer_ms>{NUM}) \| (?P<ratio>{NUM}) "
-    r"\| <= (?P<limit>[0-9.]+) \| (?P<result>PASS|MISS \([a-z, ]+\)) \| (?P<check>[^|]*)\|",
+    r"\| <= (?P<limit>[0-9.]+) \| (?P<result>PASS|MISS \([a-z, ]+\)) \| (?P<floor>[0-9.]*) \| (?P<check>[^|]*)\|",
     re.M,
 )
 
@@ -70,6 +70,8 @@ def test_quick_run_reports_every_comparison_and_writes_its_block(tmp_path: pathl
             assert float(m["ds"]) > 0 and float(m["peer_ms"]) > 0, m.group(0)
             assert m["limit"] == ("1.3" if key == "a" else "2"), m.group(0)
             assert m["check"].strip().startswith("yes"), f"({key}) {name}: {m['check']}"
+            if key == "c":  # the floor (orjson.loads alone) is timed beside every (c) row
+                assert float(m["floor"]) > 0, m.group(0)
     assert re.search(r"^Verdicts: \d+ of 9 PASS\.$", out, re.M), out
     text = doc.read_text()
     assert text.startswith(before)

@@ -1,9 +1,9 @@
-"""Write src/datason/_ryu_tables.h: the powers of five the C accelerator's float32 and float16 writer uses.
+"""Write src/datason/_ryu_tables.h: the powers of five the C accelerator's float16 writer uses.
 
-The writer (``format_float32`` in _speedups.c) finds the shortest digits of a float32 or float16 with the Ryu
-algorithm (Ulf Adams, "Ryū: fast float-to-string conversion", PLDI 2018), the one orjson and NumPy agree
-with (doubles use Schubfach: tools/schubfach_tables.py). Its tables are exact integer arithmetic, done here
-once with Python's big ints:
+The writer (``f16_json_double`` in _speedups.c) finds the shortest digits of a float16 with the Ryu algorithm
+(Ulf Adams, "Ryū: fast float-to-string conversion", PLDI 2018), in its float32 form, which NumPy agrees with
+(doubles and float32 use Schubfach: tools/schubfach_tables.py). Its tables are exact integer arithmetic, done
+here once with Python's big ints:
 
 - ``F32_POW5_INV[q]``, q < 32: floor(2**(bitlength(5**q) - 1 + 59) / 5**q) + 1
 - ``F32_POW5[i]``, i < 48: 5**i scaled to exactly 61 bits (floor)

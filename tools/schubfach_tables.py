@@ -97,7 +97,7 @@ def main() -> None:
     rows = ",\n".join(f"    {{0x{v & MASK:016x}ULL, 0x{v >> 64:016x}ULL}}" for v in values)
     values32 = [g32(k) for k in range(K32_MIN, K32_MAX + 1)]
     assert all(1 << 62 < v < 1 << 63 for v in values32)
-    assert all(v == (g(k) >> 63) + 1 for k, v in zip(range(K32_MIN, K32_MAX + 1), values32))
+    assert all(v == (g(k) >> 63) + 1 for k, v in zip(range(K32_MIN, K32_MAX + 1), values32, strict=True))
     rows32 = ",\n".join(
         "    " + ", ".join(f"0x{v:016x}ULL" for v in values32[i : i + 4]) for i in range(0, len(values32), 4)
     )

@@ -198,12 +198,13 @@ static inline uint32_t schubfach_digits32(float value, int32_t *exp10) {
      * of a binade), the bits below 2**64 dropped. As for doubles, one product g * cp and the exact sums
      * g * cp -+ g << (h + 1) (g << h) give the three; V, L, R are their bits from 2**64 up (< 2**62), in which
      * one unit of vb is 2**31 and a candidate 4n is n << 33. */
-    uint64_t cp = (uint64_t)c << (h + 2);
-    __uint128_t p = (__uint128_t)g * cp, rs = (__uint128_t)g << (h + 1), ls = rs >> irregular;
+    __uint128_t p = (__uint128_t)g * ((uint64_t)c << (h + 2));
+    uint64_t v = (uint64_t)(p >> 64), pl = (uint64_t)p;
+    int sr = h + 1, sl = sr - irregular; /* 33..37: g << sr and g << sl in two words each */
+    uint64_t rh = g >> (64 - sr), rl = g << sr, lh = g >> (64 - sl), ll = g << sl;
     uint64_t out = c & 1; /* an odd c leaves the bounds out of R */
     /* rop(L) + out <= 4n  <=>  L + out <= n << 33      4n + out <= rop(R)  <=>  n << 33 <= R - out */
-    uint64_t lb = (uint64_t)((p - ls) >> 64) + out, rb = (uint64_t)((p + rs) >> 64) - out;
-    uint64_t v = (uint64_t)(p >> 64);
+    uint64_t lb = v - lh - (pl < ll) + out, rb = v + rh + (pl + rl < pl) - out;
     uint32_t s = (uint32_t)(v >> 33); /* floor(v 10**-k) < 10**9 */
     uint32_t s10 = s / 10;            /* the multiples of ten around v: 10 s10 and 10 s10 + 10 */
     uint32_t u10 = lb <= (uint64_t)(s10 * 10) << 33, w10 = (uint64_t)(s10 * 10 + 10) << 33 <= rb;

@@ -776,7 +776,7 @@ static double decimal_double(uint64_t c, int k) {
 }
 
 /* ---- floats: the shortest digits that read back, the closest of them ------------------------------- */
-/* Doubles by Schubfach (_schubfach.h); float32 and float16 by Ryu (Ulf Adams, PLDI 2018), below. */
+/* Doubles and float32 by Schubfach (_schubfach.h); float16 by Ryu (Ulf Adams, PLDI 2018), below. */
 #include "_schubfach.h"
 #include "_ryu_tables.h"
 
@@ -784,7 +784,7 @@ static inline uint32_t pow5bits(int32_t e) { return (uint32_t)(((e * 1217359) >>
 static inline uint32_t log10pow2(int32_t e) { return (uint32_t)((e * 78913) >> 18); }          /* floor(e log10 2) */
 static inline uint32_t log10pow5(int32_t e) { return (uint32_t)((e * 732923) >> 20); }         /* floor(e log10 5) */
 
-/* Ryu's last step (float32 and float16): drop digits while the interval [vm, vp] holds a
+/* Ryu's last step (float16): drop digits while the interval [vm, vp] holds a
  * shorter number, rounding vr by the last dropped digit (`last`: one already known); *removed counts them.
  * The trailing-zero flags say whether vm and vr are exact (then an exact tie rounds to even). */
 static uint64_t ryu_shortest(uint64_t vr, uint64_t vp, uint64_t vm, int vm_trailing_zeros, int vr_trailing_zeros,
@@ -1056,12 +1056,6 @@ static uint32_t ryu_digits_small(uint32_t mantissa, uint32_t exponent, int manti
     return output;
 }
 
-static uint32_t ryu_digits32(float value, int32_t *exp10) {
-    uint32_t bits;
-    memcpy(&bits, &value, 4);
-    return ryu_digits_small(bits & ((1U << 23) - 1), bits >> 23 & 0xFF, 23, 127, exp10);
-}
-
 /* The bits of a float16 that double v holds exactly (NumPy's float16 scalars convert exactly); -1 if not. */
 static int32_t half_bits(double v) {
     int sign = signbit(v) ? 0x8000 : 0, e;
@@ -1116,7 +1110,7 @@ static double f16_json_double(double v) {
 static void f32_shortest(float a, uint32_t *m, int *K) {
     int32_t e;
     uint32_t bits;
-    *m = ryu_digits32(a, &e);
+    *m = schubfach_digits32(a, &e);
     *K = e;
     memcpy(&bits, &a, 4);
     if ((bits & 1) && (float)decimal_double(*m, e) != a) *m = 0;
