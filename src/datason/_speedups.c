@@ -8,9 +8,10 @@
  * (`slow(obj, depth)`), which also raises the error. On the way out of an error each container
  * adds its path segment. The tags and marker keys it writes come from wire.py (configure).
  *
- * Sections: helpers; encoder (values -> tree); registered types; floats (Ryu: the shortest digits,
- * as orjson and repr write them; tables in _ryu_tables.h, made by tools/ryu_tables.py); writer
- * (values -> JSON bytes); decoder (tree -> values); parser (JSON text -> values); plain check.
+ * Sections: helpers; encoder (values -> tree); registered types; floats (the shortest digits, as orjson
+ * and repr write them: Schubfach for doubles and float32 in _schubfach.h, Ryu for float16; tables made by
+ * tools/schubfach_tables.py and tools/ryu_tables.py); writer (values -> JSON bytes); decoder (tree ->
+ * values); parser (JSON text -> values); plain check.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -989,7 +990,7 @@ static int format_double(double value, char *out) {
     return format_number(out, d, e, value < 0);
 }
 
-/* ---- float32: its own shortest digits (Ryu's f2s), as orjson writes a float32 ------------------------- */
+/* ---- float16: its own shortest digits (Ryu's f2s, at float16's width) -------------------------------- */
 
 static inline uint32_t mul_shift32(uint32_t m, uint64_t factor, int32_t shift) { /* (m * factor) >> shift */
     uint64_t low = (uint64_t)m * (uint32_t)factor, high = (uint64_t)m * (factor >> 32);
