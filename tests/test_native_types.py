@@ -444,3 +444,46 @@ def test_integers_at_every_decimal_length_are_written_exactly() -> None:
         for a in arrays:
             assert_same_text = json.loads(datason.dumps(a, API))
             assert assert_same_text == a.tolist()
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_the_collector_is_paused_while_decoding_and_left_as_it_was(enabled: bool) -> None:
+    """The C decoder pauses the cyclic GC while it builds a document (its containers all survive) and gives
+    it back as it found it: on success, on failure, and from a hook that decodes inside a decode."""
+    import gc
+
+    seen: list[bool] = []
+
+    class Probe:
+        pass
+
+    def encode(obj: Probe) -> dict[str, Any]:
+        return {"inner": datason.dumps([{"a": 1}])}
+
+    def decode(payload: dict[str, Any]) -> Probe:
+        seen.append(gc.isenabled())
+        assert datason.loads(payload["inner"]) == [{"a": 1}]  # a nested decode
+        return Probe()
+
+    datason.register_type(Probe, tag=f"tests.gc_probe_{enabled}", encode=encode, decode=decode)
+    was = gc.isenabled()
+    try:
+        if enabled:
+            gc.enable()
+        else:
+            gc.disable()
+        text = datason.dumps([{"p": Probe()}, {"q": [1, 2]}])
+        assert isinstance(datason.loads(text)[0]["p"], Probe)
+        assert gc.isenabled() is enabled
+        assert seen == [False]  # paused inside
+        with pytest.raises(DatasonError):
+            datason.loads('[{"a": [1, 2, }]')
+        assert gc.isenabled() is enabled
+        assert datason.auto_deserialize([{"t": "2024-01-02T03:04:05"}], API)[0]["t"].year == 2024
+        assert gc.isenabled() is enabled
+    finally:
+        REGISTRY.remove(Probe)
+        if was:
+            gc.enable()
+        else:
+            gc.disable()
