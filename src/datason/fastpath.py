@@ -1,8 +1,10 @@
 """Plain-mode fast path: orjson writes the user's object directly when that gives datason's plain output.
 
 ``plain_native`` vouches for the object in one allocation-free walk (C, or ``_walk``): only exact JSON
-types, tuples, UUIDs and naive/UTC datetimes and dates, which orjson writes exactly as plain mode does,
-within every limit. Anything else takes the full encoder, which also produces any error with its path.
+types and tuples, which orjson writes exactly as plain mode does, within every limit; without the C
+accelerator also UUIDs and naive/UTC datetimes and dates (its writer does those faster than orjson, so a
+document holding one goes to it). Anything else takes the full encoder, which also produces any error with
+its path.
 orjson is still told to refuse dataclasses and subclasses of str/int/dict/list, as a second line.
 """
 
@@ -54,7 +56,7 @@ def plain_native(obj: Any, config: SerializationConfig) -> bool:
         return False
     try:
         if _speedups is not None:
-            return bool(_speedups.plain_native(obj, config.max_depth, config.max_size, config.max_string_length))
+            return bool(_speedups.plain_native(obj, config.max_depth, config.max_size, config.max_string_length, False))
         return _walk(obj, 1, config.max_depth, config.max_size, config.max_string_length)
     except RecursionError:
         return False
