@@ -437,9 +437,13 @@ def test_iso_datetimes_read_as_fromisoformat_reads_them(text: str) -> None:
 def test_integers_at_every_decimal_length_are_written_exactly() -> None:
     """0, and each power of ten and its neighbours up to 2**64 - 1, as ints, NumPy scalars and array items."""
     ints = sorted({0, 2**64 - 1} | {10**k + d for k in range(20) for d in (-1, 0, 1)} - {10**19 + 1, 10**19})
+    ints += [2**30 - 1, 2**30, 2**31, 2**60 - 1, 2**60]  # where CPython's one-digit (compact) ints end
+    signed = ints + [-x for x in ints if x <= 2**63]
     arrays = [np.array(ints, dtype=np.uint64), np.array([-x for x in ints if x < 2**63], dtype=np.int64)]
     for config in (API, None):
         assert json.loads(datason.dumps(ints, config)) == ints
+        assert json.loads(datason.dumps(signed, config)) == signed
+        assert Encoder(API, native_ok=True).dumpb(signed, sort_keys=False) == orjson.dumps(signed)  # the C writer
         assert json.loads(datason.dumps([np.uint64(x) for x in ints], API)) == ints
         for a in arrays:
             assert_same_text = json.loads(datason.dumps(a, API))

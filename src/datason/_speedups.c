@@ -88,6 +88,20 @@ static PyObject *envelope(PyObject *tag, PyObject *payload) {
     return d;
 }
 
+/* The value of an exact int of one internal digit (30 bits: the ints of most data), else 0: no call made. */
+static inline int compact_int(PyObject *obj, long long *v) {
+#if PY_VERSION_HEX >= 0x030C0000
+    if (!PyUnstable_Long_IsCompact((PyLongObject *)obj)) return 0;
+    *v = (long long)PyUnstable_Long_CompactValue((PyLongObject *)obj);
+    return 1;
+#else
+    Py_ssize_t size = Py_SIZE(obj);
+    if (size < -1 || size > 1) return 0;
+    *v = (long long)size * (long long)((PyLongObject *)obj)->ob_digit[0];
+    return 1;
+#endif
+}
+
 /* Is an exact int inside [-2**63, 2**64)? */
 static int int_in_range(PyObject *obj) {
     int overflow;
@@ -1260,8 +1274,16 @@ static int write_string(Writer *o, PyObject *s) {
 
 /* Digits of an int64 / uint64, without snprintf. */
 static int put_u64(Writer *o, unsigned long long v, int negative) {
-    if (grow(o, 21) < 0) return -1;
+    if (grow(o, 24) < 0) return -1;
     if (negative) o->buf[o->len++] = '-';
+    if (v < 100000000) { /* up to 8 digits: made in a register (bcd8), one store */
+        uint64_t bcd = bcd8((uint32_t)v);
+        int lead = v ? __builtin_ctzll(bcd) / 8 : 7;
+        uint64_t x = (bcd | ASCII_ZEROS) >> (8 * lead);
+        memcpy(o->buf + o->len, &x, 8);
+        o->len += 8 - lead;
+        return 0;
+    }
     o->len += put_digits(o->buf + o->len, v);
     return 0;
 }
@@ -1636,6 +1658,8 @@ static int write_value(Writer *o, PyObject *obj, Py_ssize_t depth) {
         return v - v == 0.0 ? write_float(o, v) : write_slow(o, obj, depth);
     }
     if (t == &PyLong_Type) {
+        long long x;
+        if (compact_int(obj, &x)) return put_u64(o, x < 0 ? 0ULL - (unsigned long long)x : (unsigned long long)x, x < 0);
         int ok = int_in_range(obj);
         if (ok < 0) return -1;
         return ok ? write_int(o, obj) : write_slow(o, obj, depth);
