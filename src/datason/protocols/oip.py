@@ -683,9 +683,11 @@ def _finish(doc: dict[str, Any], chunks: Sequence[Any], cfg: SerializationConfig
         header = orjson.dumps(doc, option=_NUMPY_OPT)
     except orjson.JSONEncodeError:
         raise SerializationError("message is not JSON-safe (invalid text or a value orjson refuses)") from None
+    if not chunks:
+        if len(header) > cfg.max_bytes:
+            raise SecurityError(f"message larger than max_bytes={cfg.max_bytes}")
+        return Encoded(header, None)
     total = len(header) + sum(c.nbytes if isinstance(c, memoryview) else len(c) for c in chunks)
     if total > cfg.max_bytes:
         raise SecurityError(f"message larger than max_bytes={cfg.max_bytes}")
-    if not chunks:
-        return Encoded(header, None)
     return Encoded(_bin.build_body(header, chunks), len(header))
