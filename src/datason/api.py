@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from typing import IO, Any
 
 from . import decoder as _decoder_module
@@ -55,15 +56,9 @@ def dumpb(
     if indent is None and not cfg.ensure_ascii:
         out = plain_dumpb(obj, cfg, sort_keys=sort)
         if out is None:
-            entry = _kept("encoders", cfg, _encoder_module._speedups, _dump_encoder)
-            if entry is None:  # a nested call on this thread while its encoder is in use: a fresh one
-                out = _dump_encoder(cfg).dumpb(obj, sort_keys=sort)
-            else:
-                entry[2] = True
-                try:
-                    out = entry[1].dumpb(obj, sort_keys=sort)
-                finally:
-                    entry[2] = False
+            out = _with_kept(
+                "encoders", cfg, _encoder_module._speedups, _dump_encoder, lambda e: e.dumpb(obj, sort_keys=sort)
+            )
     else:
         tree = Encoder(cfg).encode(obj)
         out = write(tree, sort_keys=sort, indent=indent, ensure_ascii=cfg.ensure_ascii)
@@ -90,14 +85,7 @@ def loads(
     cfg = config or get_default_config()
     if _byte_size(s, cfg.max_bytes) > cfg.max_bytes:
         raise SecurityError(f"document larger than max_bytes={cfg.max_bytes}")
-    entry = _kept("decoders", cfg, _decoder_module._speedups, _load_decoder)
-    if entry is None:  # a nested call on this thread while its decoder is in use: a fresh one
-        return _finish(Decoder(cfg, in_place=True).parse(s), type)
-    entry[2] = True
-    try:
-        value = entry[1].parse(s)
-    finally:
-        entry[2] = False
+    value = _with_kept("decoders", cfg, _decoder_module._speedups, _load_decoder, lambda d: d.parse(s))
     return _finish(value, type)
 
 
@@ -109,19 +97,27 @@ _LOCAL = threading.local()
 _KEPT = 8
 
 
-def _kept(slot: str, cfg: SerializationConfig, accelerator: Any, build: Any) -> list[Any] | None:
-    """This thread's entry for ``cfg`` in ``slot`` (built on first use), or None while it is busy."""
+def _with_kept(
+    slot: str, cfg: SerializationConfig, accelerator: Any, build: Callable[[SerializationConfig], Any], use: Any
+) -> Any:
+    """``use(coder)`` with this thread's coder for ``cfg`` in ``slot`` (built on first use), marked busy meanwhile;
+    a nested call on this thread while it is busy gets a fresh one."""
     cache: dict[int, list[Any]] | None = getattr(_LOCAL, slot, None)
     if cache is None:
         cache = {}
         setattr(_LOCAL, slot, cache)
     entry = cache.get(id(cfg))
-    if entry is not None and entry[0] is cfg and entry[3] is accelerator:
-        return None if entry[2] else entry
-    if len(cache) >= _KEPT:
-        cache.clear()
-    entry = cache[id(cfg)] = [cfg, build(cfg), False, accelerator]
-    return entry
+    if entry is None or entry[0] is not cfg or entry[3] is not accelerator:
+        if len(cache) >= _KEPT:
+            cache.clear()
+        entry = cache[id(cfg)] = [cfg, build(cfg), False, accelerator]
+    elif entry[2]:
+        return use(build(cfg))
+    entry[2] = True
+    try:
+        return use(entry[1])
+    finally:
+        entry[2] = False
 
 
 def _load_decoder(cfg: SerializationConfig) -> Decoder:

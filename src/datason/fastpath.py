@@ -1,10 +1,8 @@
 """Plain-mode fast path: orjson writes the user's object directly when that gives datason's plain output.
 
 ``plain_native`` vouches for the object in one allocation-free walk (C, or ``_walk``): only exact JSON
-types and tuples, which orjson writes exactly as plain mode does, within every limit; without the C
-accelerator also UUIDs and naive/UTC datetimes and dates (its writer does those faster than orjson, so a
-document holding one goes to it). Anything else takes the full encoder, which also produces any error with
-its path.
+types, tuples, UUIDs and naive/UTC datetimes and dates, which orjson writes exactly as plain mode does,
+within every limit. Anything else takes the full encoder, which also produces any error with its path.
 orjson is still told to refuse dataclasses and subclasses of str/int/dict/list, as a second line.
 """
 
@@ -23,9 +21,6 @@ from .wire import TYPE_KEY, VALUE_KEY
 __all__ = ["plain_dumpb", "plain_native"]
 
 _LEAVES = frozenset({float, bool, type(None)})
-# What a plain document can be at its top: anything else (an ndarray, a datetime...) goes to the full
-# encoder at once, without the check walk.
-_DOCUMENTS = frozenset({dict, list, tuple, str, int, float, bool, type(None)})
 # orjson writes these as strings of at most this many characters
 _TEXT_LEAVES = {uuid.UUID: 36, dt.date: 10, dt.datetime: 32}
 _INT_MIN, _INT_MAX = -(2**63), 2**64
@@ -48,7 +43,7 @@ def plain_dumpb(obj: Any, config: SerializationConfig, *, sort_keys: bool) -> by
     would not bound itself (orjson 3.13 crashes on tuples nested ~100,000 deep: it limits only
     lists and dicts).
     """
-    if type(obj) not in _DOCUMENTS or not plain_native(obj, config):
+    if not plain_native(obj, config):
         return None
     return write_native(obj, sort_keys=sort_keys)
 
@@ -59,7 +54,7 @@ def plain_native(obj: Any, config: SerializationConfig) -> bool:
         return False
     try:
         if _speedups is not None:
-            return bool(_speedups.plain_native(obj, config.max_depth, config.max_size, config.max_string_length, False))
+            return bool(_speedups.plain_native(obj, config.max_depth, config.max_size, config.max_string_length))
         return _walk(obj, 1, config.max_depth, config.max_size, config.max_string_length)
     except RecursionError:
         return False

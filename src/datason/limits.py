@@ -26,7 +26,7 @@ def check_tree(node: Any, depth: int, max_depth: int, max_size: int, max_str: in
         return
     if _speedups is not None and max_depth >= depth:
         try:
-            if _speedups.plain_native(node, max_depth - depth + 1, max_size, max_str, True):  # within limits
+            if _speedups.plain_native(node, max_depth - depth + 1, max_size, max_str):
                 return
         except RecursionError:
             pass
