@@ -1246,30 +1246,37 @@ static int write_string(Writer *o, PyObject *s) {
         o->len += n + 2;
         return 0;
     }
+    /* Runs that need no escape are copied whole (found sixteen bytes at a time), each escape written in place. */
+    static const char hex[] = "0123456789abcdef";
     o->buf[o->len++] = '"';
     Py_ssize_t start = 0;
-    for (i = 0; i < n; i++) {
-        unsigned char c = p[i];
-        if (!needs_escape[c]) continue;
-        if (put(o, (const char *)p + start, i - start) < 0) return -1;
-        char esc[7];
-        int m = 2;
-        esc[0] = '\\';
-        switch (c) {
-            case '"': esc[1] = '"'; break;
-            case '\\': esc[1] = '\\'; break;
-            case '\n': esc[1] = 'n'; break;
-            case '\r': esc[1] = 'r'; break;
-            case '\t': esc[1] = 't'; break;
-            case '\b': esc[1] = 'b'; break;
-            case '\f': esc[1] = 'f'; break;
-            default: m = snprintf(esc, sizeof esc, "\\u%04x", c);
+    while (1) {
+        if (grow(o, i - start + 7) < 0) return -1; /* the run, an escape (at most 6) and the closing quote */
+        char *out = o->buf + o->len;
+        memcpy(out, p + start, i - start);
+        out += i - start;
+        if (i == n) {
+            *out++ = '"';
+            o->len = out - o->buf;
+            return 0;
         }
-        if (put(o, esc, m) < 0) return -1;
+        unsigned char c = p[i];
+        char short_form = c == '"' ? '"' : c == '\\' ? '\\' : c == '\n' ? 'n' : c == '\r' ? 'r' : c == '\t' ? 't'
+                        : c == '\b' ? 'b' : c == '\f' ? 'f' : 0;
+        out[0] = '\\';
+        if (short_form) {
+            out[1] = short_form;
+            out += 2;
+        } else { /* another control character: \u00XX, lower-case as orjson and json write it */
+            memcpy(out + 1, "u00", 3);
+            out[4] = hex[c >> 4];
+            out[5] = hex[c & 15];
+            out += 6;
+        }
+        o->len = out - o->buf;
         start = i + 1;
+        i = start + plain_prefix(p + start, n - start);
     }
-    if (put(o, (const char *)p + start, n - start) < 0) return -1;
-    return putc1(o, '"');
 }
 
 /* Digits of an int64 / uint64, without snprintf. */
@@ -2786,7 +2793,7 @@ static PyObject *Reviver_parse(Reviver *w, PyObject *data) {
 
 /* ---- plain fast-path check ------------------------------------------------------------------- */
 
-typedef struct { Py_ssize_t max_depth, max_size, max_str; int text_leaves; } Limits;
+typedef struct { Py_ssize_t max_depth, max_size, max_str; } Limits;
 
 /* 1: orjson writes obj exactly as datason's plain mode would, within limits; 0: not; -1: error. */
 static int native(const Limits *lim, PyObject *obj, Py_ssize_t depth);
@@ -2797,14 +2804,13 @@ static inline int native_leaf(const Limits *lim, PyObject *obj) {
     if (t == &PyUnicode_Type) return text_ok(obj, lim->max_str);
     if (t == &PyFloat_Type || t == &PyBool_Type || obj == Py_None) return 1;
     if (t == &PyLong_Type) return int_in_range(obj);
-    /* orjson writes these as strings of at most 36, 32 and 10 characters; the C writer writes them faster
-     * (text_leaves 0: a document holding one is the C writer's). */
-    if ((PyObject *)t == UUID_TYPE) return lim->text_leaves && lim->max_str >= 36;
+    /* orjson writes these as strings of at most 36, 32 and 10 characters. */
+    if ((PyObject *)t == UUID_TYPE) return lim->max_str >= 36;
     if (t == PyDateTimeAPI->DateTimeType) {
         PyObject *tz = PyDateTime_DATE_GET_TZINFO(obj);
-        return lim->text_leaves && (tz == Py_None || tz == PyDateTime_TimeZone_UTC) && lim->max_str >= 32;
+        return (tz == Py_None || tz == PyDateTime_TimeZone_UTC) && lim->max_str >= 32;
     }
-    if (t == PyDateTimeAPI->DateType) return lim->text_leaves && lim->max_str >= 10;
+    if (t == PyDateTimeAPI->DateType) return lim->max_str >= 10;
     return 2;
 }
 
@@ -2849,8 +2855,7 @@ static int native(const Limits *lim, PyObject *obj, Py_ssize_t depth) {
 static PyObject *plain_native(PyObject *self, PyObject *args) {
     PyObject *obj;
     Limits lim;
-    if (!PyArg_ParseTuple(args, "Onnnp", &obj, &lim.max_depth, &lim.max_size, &lim.max_str, &lim.text_leaves))
-        return NULL;
+    if (!PyArg_ParseTuple(args, "Onnn", &obj, &lim.max_depth, &lim.max_size, &lim.max_str)) return NULL;
     int r = native(&lim, obj, 1);
     if (r < 0) return NULL;
     return PyBool_FromLong(r);
@@ -3161,7 +3166,7 @@ static PyMethodDef module_methods[] = {
     {"format_float", format_float, METH_O, "The JSON text dumps writes for a finite float (for tests)."},
     {"float16_double", float16_double, METH_O, "The number dumps writes for a float16 value (for tests)."},
     {"configure", configure, METH_VARARGS, "Hand the module datason's constants and classes."},
-    {"plain_native", plain_native, METH_VARARGS, "plain_native(obj, max_depth, max_size, max_str, text_leaves) -> bool"},
+    {"plain_native", plain_native, METH_VARARGS, "plain_native(obj, max_depth, max_size, max_str) -> bool"},
     {"register_type", register_type, METH_VARARGS, "register_type(type, kind, tag, extra): C writes the type."},
     {"register_tag", register_tag, METH_VARARGS, "register_tag(tag, kind, extra): C decodes the tag."},
     {"clear_types", clear_types, METH_NOARGS, "Forget every registered type and tag (the registry changed)."},

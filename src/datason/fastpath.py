@@ -21,6 +21,9 @@ from .wire import TYPE_KEY, VALUE_KEY
 __all__ = ["plain_dumpb", "plain_native"]
 
 _LEAVES = frozenset({float, bool, type(None)})
+# What a plain document can be at its top: anything else (an ndarray, a datetime...) goes to the full
+# encoder at once, without the check walk.
+_DOCUMENTS = frozenset({dict, list, tuple, str, int, float, bool, type(None)})
 # orjson writes these as strings of at most this many characters
 _TEXT_LEAVES = {uuid.UUID: 36, dt.date: 10, dt.datetime: 32}
 _INT_MIN, _INT_MAX = -(2**63), 2**64
@@ -43,7 +46,7 @@ def plain_dumpb(obj: Any, config: SerializationConfig, *, sort_keys: bool) -> by
     would not bound itself (orjson 3.13 crashes on tuples nested ~100,000 deep: it limits only
     lists and dicts).
     """
-    if not plain_native(obj, config):
+    if type(obj) not in _DOCUMENTS or not plain_native(obj, config):
         return None
     return write_native(obj, sort_keys=sort_keys)
 
