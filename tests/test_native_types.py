@@ -491,3 +491,46 @@ def test_the_collector_is_paused_while_decoding_and_left_as_it_was(enabled: bool
             gc.enable()
         else:
             gc.disable()
+
+
+@pytest.mark.skipif(speedups is None, reason="needs the C accelerator")
+def test_array_json_writes_numeric_buffers_as_the_walkers_do_and_refuses_the_rest() -> None:
+    """``array_json`` (the OIP response's one-pass writer): float64 as orjson writes it, float32 as datason's
+    Python walker does (float32's own shortest digits), ints and bools exactly; None for a NaN or infinity
+    anywhere, and for buffers it does not read (byte-swapped, strided, text, objects, complex)."""
+    assert speedups is not None
+    rng = np.random.default_rng(7)
+    raw = rng.integers(0, 2**63, 50_000, dtype=np.uint64) | (rng.integers(0, 2, 50_000, dtype=np.uint64) << 63)
+    doubles = raw.view(np.float64)
+    doubles = np.concatenate([doubles[np.isfinite(doubles)], rng.normal(size=5000), np.round(rng.random(5000), 3)])
+    assert speedups.array_json(doubles) == orjson.dumps(doubles, option=orjson.OPT_SERIALIZE_NUMPY)
+    singles = raw.astype(np.uint32).view(np.float32)
+    singles = np.concatenate([singles[np.isfinite(singles)], rng.random(5000, dtype=np.float32)])
+    f32 = SerializationConfig(include_type_hints=False)
+    reference = python_walkers(lambda: datason.dumpb(singles, f32))
+    assert speedups.array_json(singles) == reference
+    back = np.array(json.loads(reference), dtype=np.float64).astype(np.float32)
+    assert back.view(np.uint32).tolist() == singles.view(np.uint32).tolist()
+    for ints in (
+        rng.integers(-(2**63), 2**63 - 1, 2000),
+        rng.integers(0, 2**64 - 1, 2000, dtype=np.uint64),
+        rng.integers(-128, 127, 500).astype(np.int8),
+        rng.integers(0, 255, 500).astype(np.uint8),
+        rng.integers(-(2**15), 2**15, 500).astype(np.int16),
+        rng.random(300) > 0.5,
+        np.array([], np.int64),
+        np.zeros((3, 4), np.int32),
+    ):
+        assert json.loads(speedups.array_json(ints)) == ints.reshape(-1).tolist(), ints.dtype
+    for bad in (np.inf, -np.inf, np.nan):
+        for dtype in (np.float64, np.float32, np.float16):
+            assert speedups.array_json(np.array([1.0, bad, 2.0], dtype)) is None
+    for other in (
+        np.arange(4.0).byteswap().view(">f8"),
+        np.arange(8.0)[::2],
+        np.array(["a"]),
+        np.array([1, "x"], dtype=object),
+        np.array([1j]),
+        3.5,
+    ):
+        assert speedups.array_json(other) is None, other

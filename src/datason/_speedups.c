@@ -1471,8 +1471,28 @@ static int write_envelope_head(Writer *o, PyObject *tag) {
     return put(o, ENVELOPE_MID, ENVELOPE_MID_LEN);
 }
 
+/* One row of floats (float32 when f32, else float64) at *data as "[v,v,...]": room made once for the row, then
+ * each number written in place (the writer's length is only updated at the end). */
+static int write_float_row(Writer *o, const char **data, Py_ssize_t n, int f32) {
+    if (grow(o, n * 26 + FORMAT_SLACK + 2) < 0) return -1;
+    char *p = o->buf + o->len;
+    const char *d = *data;
+    *p++ = '[';
+    if (f32) {
+        for (Py_ssize_t i = 0; i < n; i++) { float v; memcpy(&v, d + 4 * i, 4); p += format_float32(v, p); *p++ = ','; }
+    } else {
+        for (Py_ssize_t i = 0; i < n; i++) { double v; memcpy(&v, d + 8 * i, 8); p += format_double(v, p); *p++ = ','; }
+    }
+    if (n) p--;
+    *p++ = ']';
+    o->len = p - o->buf;
+    *data += n * (f32 ? 4 : 8);
+    return 0;
+}
+
 /* Items of a native C-order array buffer, nested per shape. */
 static int write_items(Writer *o, const char **data, char code, const Py_ssize_t *shape, int ndim) {
+    if (ndim == 1 && (code == 'f' || code == 'd')) return write_float_row(o, data, shape[0], code == 'f');
     if (putc1(o, '[') < 0) return -1;
     for (Py_ssize_t i = 0; i < shape[0]; i++) {
         int r = 0;
@@ -3162,9 +3182,44 @@ static PyObject *format_float(PyObject *self, PyObject *arg) {
     return PyUnicode_FromStringAndSize(buf, format_double(v, buf));
 }
 
+/* array_json(array) -> bytes | None: the items of a native C-contiguous bool, int or float array as one flat
+ * JSON list (what an OIP tensor's "data" holds), floats in their shortest round-trip digits (float32 by its
+ * own, float16 by the double it reads back as); None when the buffer is anything else or a float is NaN or
+ * infinite (the caller's general path decides what those become). One call, one pass: no config, no walker. */
+static PyObject *array_json(PyObject *self, PyObject *arg) {
+    Py_buffer view;
+    if (PyObject_GetBuffer(arg, &view, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0) { PyErr_Clear(); Py_RETURN_NONE; }
+    const char *f = view.format;
+    char code = f != NULL && f[0] && !f[1] ? f[0] : 0;
+    static const char codes[] = "?bBhHiIlLqQfde";
+    static const int sizes[] = {1, 1, 1, 2, 2, 4, 4, 8, 8, 8, 8, 4, 8, 2};
+    const char *at = code ? strchr(codes, code) : NULL;
+    Py_ssize_t count = view.itemsize ? view.len / view.itemsize : 0;
+    int ok = at != NULL && view.itemsize == sizes[at - codes];
+    if (ok && (code == 'f' || code == 'd' || code == 'e')) {
+        for (Py_ssize_t i = 0; ok && i < count; i++) {
+            if (code == 'f') { float v; memcpy(&v, (char *)view.buf + 4 * i, 4); ok = isfinite(v); }
+            else if (code == 'd') { double v; memcpy(&v, (char *)view.buf + 8 * i, 8); ok = isfinite(v); }
+            else { uint16_t v; memcpy(&v, (char *)view.buf + 2 * i, 2); ok = (v & 0x7C00) != 0x7C00; }
+        }
+    }
+    if (!ok) { PyBuffer_Release(&view); Py_RETURN_NONE; }
+    Writer o = {NULL, NULL, 0, 0, 0};
+    const char *data = view.buf;
+    Py_ssize_t shape = count;
+    PyObject *result = NULL;
+    /* every item takes at most 25 bytes with its comma (a float's FORMAT_SLACK is room, not length) */
+    if (grow(&o, count * 26 + FORMAT_SLACK + 2) == 0 && write_items(&o, &data, code, &shape, 1) == 0)
+        result = PyBytes_FromStringAndSize(o.buf, o.len);
+    PyMem_Free(o.buf);
+    PyBuffer_Release(&view);
+    return result;
+}
+
 static PyMethodDef module_methods[] = {
     {"format_float", format_float, METH_O, "The JSON text dumps writes for a finite float (for tests)."},
     {"float16_double", float16_double, METH_O, "The number dumps writes for a float16 value (for tests)."},
+    {"array_json", array_json, METH_O, "array_json(array) -> bytes | None: a numeric buffer as a flat JSON list."},
     {"configure", configure, METH_VARARGS, "Hand the module datason's constants and classes."},
     {"plain_native", plain_native, METH_VARARGS, "plain_native(obj, max_depth, max_size, max_str) -> bool"},
     {"register_type", register_type, METH_VARARGS, "register_type(type, kind, tag, extra): C writes the type."},

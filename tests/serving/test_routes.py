@@ -238,6 +238,62 @@ def test_every_response_has_a_request_id_and_ready_has_a_timestamp() -> None:
     assert request(app, "GET", "/health", headers={"x-request-id": "h-2"}).headers["x-request-id"] == "h-2"
 
 
+def raw_call(app: Any, method: str, path: str, body: bytes, root_path: str = "") -> tuple[int, Any]:
+    """One ASGI call with a hand-made scope: (status, JSON body without its request id and timestamps)."""
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "method": method,
+        "path": root_path + path,
+        "root_path": root_path,
+        "query_string": b"",
+        "headers": [(b"content-length", str(len(body)).encode())],
+        "client": ("127.0.0.1", 5000),
+    }
+    asyncio.run(app(scope, receive, send))
+    headers = dict(sent[0]["headers"])
+    assert headers[b"x-request-id"]
+    if headers[b"content-type"] != b"application/json":
+        return sent[0]["status"], headers[b"content-type"]  # Prometheus text: its counts move between calls
+    doc = json.loads(sent[1]["body"]) if sent[1]["body"].strip() else sent[1]["body"]  # /ping: "\n", as MLflow's
+    if isinstance(doc, dict):
+        for volatile in ("request_id", "timestamp", "id", "processing_time_ms", "uptime_seconds"):
+            doc.pop(volatile, None)
+    return sent[0]["status"], doc
+
+
+@pytest.mark.parametrize("model_id", ["m", "a:b", "a/b", "ü x"])
+def test_paths_found_by_one_lookup_answer_as_the_router_does(model_id: str) -> None:
+    """The service finds its own paths (/predict, /v2/models/<id>/infer...) in one dict lookup and leaves the
+    rest to Starlette's router; under a root_path everything goes through the router: the answers agree."""
+    enc = oip.encode_request({"x": np.arange(3.0)}).body
+    bodies = {"oip": enc, "kserve_v1": b'{"instances": [1]}', "seldon": b'{"data": {"ndarray": [1]}}'}
+    bodies |= {"mlflow": b'{"inputs": [1]}', "datason": b'{"features": 1}'}
+    app = create_app(lambda v: v, config=ServingConfig(model_id=model_id, model_version="3"))
+    paths = []
+    for name in (model_id, "other"):
+        for version in ("3", "9"):
+            paths += [(r, r.path.replace("{name}", name).replace("{version}", version)) for r in ROUTES]
+    paths += [(ROUTES[0], "/nope"), (ROUTES[0], "/v2/models/")]
+    seen_ok = set()
+    for route, path in paths:
+        body = bodies[route.protocol] if route.method == "POST" else b""
+        direct = raw_call(app, route.method, path, body)
+        routed = raw_call(app, route.method, path, body, root_path="/under")
+        assert direct == routed, (path, direct, routed)
+        if direct[0] == 200:
+            seen_ok.add(route.path)
+    if "/" not in model_id:  # Starlette's {name} matches no "/": such a model is only /predict's
+        assert seen_ok == {r.path for r in ROUTES if r.path != "/openapi.json"} | {"/openapi.json"}
+
+
 def test_wrong_method_is_405_in_the_protocol_form_with_allow() -> None:
     app, _ = make()
     r = request(app, "GET", "/v1/models/m:predict")

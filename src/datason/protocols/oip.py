@@ -73,7 +73,7 @@ from .oip_tensors import (
     datatype_of,
     decode_tensor,
     encode_tensor,
-    float32_text,
+    finite_float_text,
     frame_from_tensors,
     frame_to_tensors,
 )
@@ -382,11 +382,9 @@ _SIMPLE_KINDS = {"BOOL": _BOOLS, "FP64": _NUMBERS, "FP32": _NUMBERS, "FP16": _NU
 _SIMPLE_KINDS.update({t: _INTS for t in ("INT8", "INT16", "INT32", "INT64", "UINT8", "UINT16", "UINT32", "UINT64")})
 _SIMPLE_DTYPES = frozenset(np.dtype(t) for t in ("bool", "int8", "int16", "int32", "int64", "float64"))
 _SIMPLE_DTYPES |= frozenset(np.dtype(t) for t in ("uint8", "uint16", "uint32", "uint64", "float32"))
-# What the fast response does per dtype: (datatype, check): written by orjson as is, after a finiteness check,
-# or by datason's float32 writer (which checks finiteness while writing).
-_AS_IS, _FINITE, _F32_WRITER = 0, 1, 2
-_SIMPLE_OUT = {d: (_DATATYPE_OF[d], _FINITE if d.kind == "f" else _AS_IS) for d in _SIMPLE_DTYPES}
-_SIMPLE_OUT[np.dtype(np.float32)] = ("FP32", _F32_WRITER)
+# What the fast response does per dtype: (datatype, floats): ints and bools written by orjson as they are,
+# floats by datason's writer (shortest digits, float32's own for FP32), which checks finiteness as it writes.
+_SIMPLE_OUT = {d: (_DATATYPE_OF[d], d.kind == "f") for d in _SIMPLE_DTYPES}
 
 
 def _simple_request(doc: dict[str, Any]) -> InferRequest | None:
@@ -468,17 +466,13 @@ def _simple_response(
                 {"name": name, "shape": list(a.shape), "datatype": "BYTES", "data": items, "parameters": params}
             )
             continue
-        datatype, check = layout
-        flat = a.reshape(-1)
-        if check == _F32_WRITER:  # written and checked finite in one pass
-            try:
-                data: Any = orjson.Fragment(float32_text(flat, finite=True))
-            except SerializationError:
+        datatype, floats = layout
+        data: Any = a.reshape(-1)
+        if floats:
+            text = finite_float_text(data)
+            if text is None:
                 return None  # NaN and infinity follow the config's nan_handling: the general path
-        elif check == _FINITE and not np.isfinite(flat).all():
-            return None
-        else:
-            data = flat
+            data = orjson.Fragment(text)
         outputs.append({"name": name, "shape": list(a.shape), "datatype": datatype, "data": data})
     doc: dict[str, Any] = {"model_name": model_name}
     if model_version is not None:

@@ -62,9 +62,15 @@ class ServingApp:
             redirect_slashes=False,
             default=self._not_found,
         )
-        # Paths without parameters (/predict, /invocations, /api/v1.0/predictions, /health...) found by one
-        # dict lookup; the router scans its routes in order, matching a regular expression per route.
+        # Every path this service answers, by one dict lookup: the fixed ones (/predict, /health...) and the
+        # model's own (/v2/models/<model_id>/infer...); the router, which scans its routes in order matching a
+        # regular expression each, is left for the others (unknown models, wrong versions: 404 from the route).
         self._static: dict[str, _Endpoint] = {r.path: e for r, e in endpoints if "{" not in r.path}
+        cfg = service.config
+        for r, e in endpoints:
+            concrete = r.path.replace("{name}", cfg.model_id).replace("{version}", cfg.model_version)
+            if concrete.count("/") == r.path.count("/"):  # a model id holding "/" is left to the router
+                self._static.setdefault(concrete, e)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
