@@ -42,11 +42,11 @@ SELDON_STAMP := .venv-seldon/.installed-stamp
 # tests/interop/conftest.py stands in for tests/conftest.py (which needs the main venv's packages).
 INTEROP_PYTEST := -m pytest -p no:cacheprovider --confcutdir=tests/interop
 
-$(FRAMEWORKS_STAMP): pyproject.toml setup.py
+$(FRAMEWORKS_STAMP): pyproject.toml setup.py Makefile
 	test -x .venv-frameworks/bin/python || $(PYTHON) -m venv .venv-frameworks
 	.venv-frameworks/bin/python -m pip install -q --upgrade pip
 	.venv-frameworks/bin/python -m pip install -q 'kserve==0.21.*' 'tritonclient[http]' 'mlflow==3.17.*' \
-	    'pytest>=8' 'httpx>=0.27' -e '.[serving,pandas]'
+	    'bentoml==1.4.*' 'ray[serve]==2.60.*' 'pytest>=8' 'httpx>=0.27' -e '.[serving,pandas]'
 	.venv-frameworks/bin/python -m pip check
 	touch $@
 
