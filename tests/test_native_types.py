@@ -494,7 +494,7 @@ def test_the_collector_is_paused_while_decoding_and_left_as_it_was(enabled: bool
 
 
 @pytest.mark.skipif(speedups is None, reason="needs the C accelerator")
-def test_array_json_writes_numeric_buffers_as_the_walkers_do_and_refuses_the_rest() -> None:
+def test_array_json_and_finite_floats_read_numeric_buffers_and_refuse_the_rest() -> None:
     """``array_json`` (the OIP response's one-pass writer): float64 as orjson writes it, float32 as datason's
     Python walker does (float32's own shortest digits), ints and bools exactly; None for a NaN or infinity
     anywhere, and for buffers it does not read (byte-swapped, strided, text, objects, complex)."""
@@ -525,6 +525,13 @@ def test_array_json_writes_numeric_buffers_as_the_walkers_do_and_refuses_the_res
     for bad in (np.inf, -np.inf, np.nan):
         for dtype in (np.float64, np.float32, np.float16):
             assert speedups.array_json(np.array([1.0, bad, 2.0], dtype)) is None
+            assert speedups.finite_floats(np.array([1.0, 2.0, bad], dtype)) is False
+            big = np.full(1001, 1.5, dtype)
+            assert speedups.finite_floats(big) is True
+            big[rng.integers(0, 1001)] = bad
+            assert speedups.finite_floats(big) is False
+    assert speedups.finite_floats(np.array([np.finfo(np.float64).max, -0.0, 5e-324])) is True
+    assert speedups.finite_floats(np.array([], np.float32)) is True
     for other in (
         np.arange(4.0).byteswap().view(">f8"),
         np.arange(8.0)[::2],
@@ -534,3 +541,5 @@ def test_array_json_writes_numeric_buffers_as_the_walkers_do_and_refuses_the_res
         3.5,
     ):
         assert speedups.array_json(other) is None, other
+        assert speedups.finite_floats(other) is False, other
+    assert speedups.finite_floats(np.arange(3)) is False  # not floats
