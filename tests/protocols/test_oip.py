@@ -646,10 +646,11 @@ def test_simple_request_fast_path_matches_the_general_path(doc: dict[str, Any]) 
     ),
     st.lists(st.integers(0, 3), max_size=3),
     st.booleans(),
+    st.sampled_from(["contiguous", "reversed", "transposed", "every other"]),
     st.data(),
 )
 def test_simple_response_fast_path_matches_the_general_path(
-    dtype: str, shape: list[int], as_dict: bool, data: Any
+    dtype: str, shape: list[int], as_dict: bool, layout: str, data: Any
 ) -> None:
     size = int(np.prod(shape)) if shape else 1
     if dtype == "str":  # a NumPy str array (BYTES, content_type str)
@@ -661,6 +662,12 @@ def test_simple_response_fast_path_matches_the_general_path(
         array = np.frombuffer(raw, dtype=dtype).reshape(shape).copy()
     if array.dtype == np.bool_:
         array = array.view(np.uint8).astype(bool)
+    if array.ndim and layout == "reversed":
+        array = array[::-1]
+    elif layout == "transposed":
+        array = array.T
+    elif array.ndim and layout == "every other":
+        array = np.concatenate([array, array])[::2]  # a strided view of the same values
     result = {"a": array, "b": array.reshape(-1)[:1]} if as_dict else array
     req = oip.decode_request(request_body(X))
 

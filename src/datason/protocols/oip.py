@@ -126,7 +126,7 @@ class RequestedOutput:
         return self.parameters.get("binary_data") is True
 
 
-@dataclass(frozen=True, slots=True, eq=False)
+@dataclass(slots=True, eq=False)
 class InferRequest:
     """A decoded inference request; ``value`` is what the model's predict receives."""
 
@@ -138,7 +138,7 @@ class InferRequest:
     value: Any
 
 
-@dataclass(frozen=True, slots=True, eq=False)
+@dataclass(slots=True, eq=False)
 class InferResponse:
     """A decoded inference response; ``value`` is the outputs as one Python value (as ``InferRequest.value``)."""
 
@@ -454,6 +454,8 @@ def _simple_response(
     for name, a in named.items():
         if type(name) is not str or type(a) is not np.ndarray:
             return None
+        if not a.flags.c_contiguous:
+            return None  # a strided view (a[::2], a.T): the general path lays it out
         dtype = a.dtype
         layout = _SIMPLE_OUT.get(dtype)
         if layout is None:

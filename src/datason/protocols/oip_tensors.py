@@ -133,7 +133,7 @@ _STORAGES = ("python", "pyarrow")
 _NS = {"s": 10**9, "ms": 10**6, "us": 10**3, "ns": 1}
 
 
-@dataclass(frozen=True, slots=True, eq=False)
+@dataclass(slots=True, eq=False)
 class Tensor:
     """One decoded tensor: its header fields and ``value``, the Python value a model receives."""
 
