@@ -127,6 +127,8 @@ class _CodecAdapter(Adapter):
     def __init__(self, *, max_depth: int, **kw: Any) -> None:
         super().__init__(**kw)
         self.codec: Any = importlib.import_module(f"datason.protocols.{self.module}")
+        self._decode_request = self.codec.decode_request
+        self._encode_response = self.codec.encode_response
         self._max_depth = max_depth
         base = self.serialization
         self.config = base.replace(max_depth=min(base.max_depth, max_depth + self.envelope_depth))
@@ -134,24 +136,31 @@ class _CodecAdapter(Adapter):
     def decode(self, body: bytes, **kw: Any) -> Any:
         """The codec's request object, codec errors as serving errors (depth named by the service's limit)."""
         try:
-            return self.codec.decode_request(body, config=self.config, **kw)
-        except DatasonError as exc:
-            raise from_decode_error(exc, max_depth=self._max_depth) from None
-        except ServingError:
-            raise
-        except Exception as exc:  # a codec fault on odd input: still a client error, never a traceback
-            raise MalformedRequestError(f"request could not be decoded ({type(exc).__name__})") from None
-
-    def encode(self, fn: str, result: Any, **kw: Any) -> Any:
-        try:
-            return getattr(self.codec, fn)(result, config=self.serialization, **kw)
-        except DatasonError as exc:
-            if "requested output" in exc.reason and exc.path.startswith("$.outputs["):
-                # a requested output the result lacks: the request's fault (400, as Triton answers)
-                raise MalformedRequestError("requested output is not produced by the model", path=exc.path) from None
-            raise _unserializable(exc) from None
+            return self._decode_request(body, config=self.config, **kw)
         except Exception as exc:
-            raise _unserializable(exc) from None
+            raise self._decode_failed(exc) from None
+
+    def encode(self, result: Any, **kw: Any) -> Any:
+        """The codec's response to ``result``, codec errors as serving errors."""
+        try:
+            return self._encode_response(result, config=self.serialization, **kw)
+        except Exception as exc:
+            raise self._encode_failed(exc) from None
+
+    def _decode_failed(self, exc: Exception) -> Exception:
+        if isinstance(exc, DatasonError):
+            return from_decode_error(exc, max_depth=self._max_depth)
+        if isinstance(exc, ServingError):
+            return exc
+        # a codec fault on odd input: still a client error, never a traceback
+        return MalformedRequestError(f"request could not be decoded ({type(exc).__name__})")
+
+    @staticmethod
+    def _encode_failed(exc: Exception) -> ServingError:
+        if isinstance(exc, DatasonError) and "requested output" in exc.reason and exc.path.startswith("$.outputs["):
+            # a requested output the result lacks: the request's fault (400, as Triton answers)
+            return MalformedRequestError("requested output is not produced by the model", path=exc.path)
+        return _unserializable(exc)
 
 
 class OipAdapter(_CodecAdapter):
@@ -167,7 +176,12 @@ class OipAdapter(_CodecAdapter):
         self.outputs = tuple(outputs)
 
     def parse(self, body: bytes, headers: dict[str, str]) -> Parsed:
-        request = self.decode(body, header_length=headers.get("inference-header-content-length"))
+        try:  # decode(), inlined: the hot path of every OIP request
+            request = self._decode_request(
+                body, header_length=headers.get("inference-header-content-length"), config=self.config
+            )
+        except Exception as exc:
+            raise self._decode_failed(exc) from None
         if self.inputs:
             try:
                 self.codec.check_inputs(request, self.inputs)
@@ -177,14 +191,17 @@ class OipAdapter(_CodecAdapter):
 
     def render(self, result: Any, parsed: Parsed, rid: str, elapsed: float) -> Rendered:
         request = parsed.request
-        encoded = self.encode(
-            "encode_response",
-            result,
-            model_name=self.model_id,
-            model_version=self.model_version,
-            id=request.id if request.id is not None else rid,
-            request=request,
-        )
+        try:  # encode(), inlined
+            encoded = self._encode_response(
+                result,
+                model_name=self.model_id,
+                model_version=self.model_version,
+                id=request.id if request.id is not None else rid,
+                request=request,
+                config=self.serialization,
+            )
+        except Exception as exc:
+            raise self._encode_failed(exc) from None
         if encoded.header_length is None:
             return Rendered(encoded.body)
         return Rendered(
@@ -208,7 +225,7 @@ class KServeV1Adapter(_CodecAdapter):
         return Parsed(request.value, request)
 
     def render(self, result: Any, parsed: Parsed, rid: str, elapsed: float) -> Rendered:
-        return Rendered(self.encode("encode_response", result, request=parsed.request))
+        return Rendered(self.encode(result, request=parsed.request))
 
     def error(self, rid: str, error: ServingError) -> bytes:
         return bytes(self.codec.error_body(str(error), status=error.status))
