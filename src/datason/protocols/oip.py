@@ -427,7 +427,7 @@ def _simple_request(doc: dict[str, Any]) -> InferRequest | None:
         except (OverflowError, ValueError):  # an int out of the datatype's range: the general path says where
             return None
         tensors.append(Tensor(name, tuple(shape), datatype, {}, array))
-    if len({t.name for t in tensors}) != len(tensors):
+    if len(tensors) > 1 and len({t.name for t in tensors}) != len(tensors):
         return None
     value = tensors[0].value if len(tensors) == 1 else {t.name: t.value for t in tensors}
     return InferRequest(
@@ -463,13 +463,13 @@ def _simple_response(
                 return None
             # str items: BYTES with MLServer's str content type, as _array_wire lays them out
             params = {"content_type": "str", "datason_dtype": dtype.str}
-            items = a.ravel().tolist()
+            items = (a if a.ndim == 1 else a.reshape(-1)).tolist()
             outputs.append(
                 {"name": name, "shape": list(a.shape), "datatype": "BYTES", "data": items, "parameters": params}
             )
             continue
         datatype, floats = layout
-        data: Any = a.reshape(-1)
+        data: Any = a if a.ndim == 1 else a.reshape(-1)
         if floats:
             text = finite_float_text(data)
             if text is None:
