@@ -1190,11 +1190,11 @@ def main() -> None:
     print(report)
     if output != "-":
         Path(output).parent.mkdir(parents=True, exist_ok=True)
-        # keep the sections benchmarks/serving.py and benchmarks/protocols.py wrote between their markers
+        # keep the sections the other benchmark scripts (serving, protocols, shapes, integrations) wrote
         old_text = Path(output).read_text() if Path(output).exists() else ""
         kept = [
             m.group(0).rstrip("\n") + "\n"
-            for name in ("serving", "protocols", "shapes")
+            for name in ("serving", "protocols", "shapes", "bentoml", "ray_serve")
             if (m := docblock.pattern(name).search(old_text))
         ]
         Path(output).write_text(report + "".join("\n" + block for block in kept))

@@ -18,7 +18,7 @@ import pydantic
 import pytest
 
 from datason.protocols import oip
-from datason.serving import ModelService, ServingConfig, create_app
+from datason.serving import TYPED_MEDIA_TYPE, ModelService, ServingConfig, create_app
 from datason.serving.routes import ROUTES
 
 
@@ -446,3 +446,49 @@ def test_too_deep_is_422_naming_the_service_limit(path: str, body: Any) -> None:
     app, rec = make(max_depth=3)
     r = request(app, "POST", path, json=body)
     assert r.status_code == 422 and "max_depth=3" in r.text and rec.seen == []
+
+
+def test_predict_answers_typed_when_the_client_accepts_datasons_media_type() -> None:
+    """``Accept: application/vnd.datason+json`` gets the prediction with its types (what ``datason.loads``
+    rebuilds exactly); any other client gets plain JSON, as before. Typed or plain requests alike."""
+    import datetime as dt
+    import decimal
+    import uuid
+
+    import pandas as pd
+
+    import datason
+
+    frame = pd.DataFrame(
+        {"when": pd.date_range("2026-03-29", periods=3, freq="h", tz="Europe/Paris"), "n": [1, 2, 3]},
+        index=pd.Index([10, 20, 30], name="row"),
+    )
+    result = {
+        "probs": np.array([[0.25, 0.5]], dtype=np.float32),
+        "ids": np.array([3, 4], dtype=np.int16),
+        "frame": frame,
+        "at": dt.datetime(2026, 10, 25, 1, 30, tzinfo=dt.timezone(dt.timedelta(hours=-3))),
+        "key": uuid.UUID(int=7),
+        "price": decimal.Decimal("1.10"),
+    }
+    app, _ = make(lambda v: result)
+    for accept in (TYPED_MEDIA_TYPE, f"text/html, {TYPED_MEDIA_TYPE};q=0.9", "APPLICATION/VND.DATASON+JSON"):
+        for body in (b'{"features": [1]}', datason.dumps({"features": np.float32([1])}).encode()):
+            r = request(app, "POST", "/predict", content=body, headers={"accept": accept})
+            assert r.status_code == 200 and r.headers["content-type"] == TYPED_MEDIA_TYPE
+            got = datason.loads(r.content)["prediction"]
+            assert got["probs"].dtype == np.float32 and got["probs"].shape == (1, 2)
+            assert got["probs"].tobytes() == result["probs"].tobytes()
+            assert got["ids"].dtype == np.int16 and got["ids"].tolist() == [3, 4]
+            pd.testing.assert_frame_equal(got["frame"], frame, check_exact=True)
+            assert got["at"] == result["at"] and got["at"].utcoffset() == dt.timedelta(hours=-3)
+            assert got["key"] == result["key"] and str(got["price"]) == "1.10"
+    for accept in (None, "application/json", "*/*"):
+        headers = {"accept": accept} if accept else {}
+        r = request(app, "POST", "/predict", json={"features": [1]}, headers=headers)
+        assert r.status_code == 200 and r.headers["content-type"] == "application/json"
+        plain = strict(r.content)["prediction"]
+        assert plain["probs"] == [[0.25, 0.5]] and plain["key"] == str(uuid.UUID(int=7))
+        assert "__datason_type__" not in r.text
+    r = request(app, "POST", "/predict", content=b"{", headers={"accept": TYPED_MEDIA_TYPE})
+    assert r.status_code == 400 and r.headers["content-type"] == "application/json"  # errors: the plain envelope

@@ -6,9 +6,18 @@ ASGI app; ``datason serve MODULE:ATTR`` runs that app with uvicorn. See docs/ser
 
 from __future__ import annotations
 
+from .adapters import TYPED_MEDIA_TYPE
 from .asgi import ServingApp, create_app
 from .config import ServingConfig
 from .errors import ServingError
 from .service import ModelService, ServingResponse
 
-__all__ = ["ModelService", "ServingApp", "ServingConfig", "ServingError", "ServingResponse", "create_app"]
+__all__ = [
+    "TYPED_MEDIA_TYPE",
+    "ModelService",
+    "ServingApp",
+    "ServingConfig",
+    "ServingError",
+    "ServingResponse",
+    "create_app",
+]

@@ -39,9 +39,13 @@ from .errors import (
 )
 from .validation import RequestDecoder
 
-__all__ = ["Adapter", "Parsed", "Rendered", "build_adapters"]
+__all__ = ["TYPED_MEDIA_TYPE", "Adapter", "Parsed", "Rendered", "build_adapters"]
 
 JSON = "application/json"
+#: The media type of datason's typed JSON: a client sending ``Accept: application/vnd.datason+json`` to
+#: ``/predict`` gets the prediction with its types (``datason.loads`` rebuilds them), in this content type.
+TYPED_MEDIA_TYPE = "application/vnd.datason+json"
+_TYPED_TOKEN = "vnd.datason"
 _LOG = logging.getLogger("datason.serving")
 
 
@@ -84,7 +88,13 @@ class Adapter:
 
 
 class DatasonAdapter(Adapter):
-    """datason's own ``{"features": ...}`` request and prediction envelope."""
+    """datason's own ``{"features": ...}`` request and prediction envelope.
+
+    The prediction is written with the service's datason config (plain JSON by default, for any client); a
+    request whose ``Accept`` names ``TYPED_MEDIA_TYPE`` gets it in datason's typed form instead (the same config
+    with type hints: dtypes, shapes, frames, datetimes, UUIDs and Decimals come back exactly through
+    ``datason.loads``), answered with that content type. ``Parsed.request`` is True for such a request.
+    """
 
     name = "datason"
 
@@ -92,12 +102,16 @@ class DatasonAdapter(Adapter):
         super().__init__(**kw)
         self.decoder = decoder
         self._version = orjson.dumps(self.model_version)
+        self._typed = self.serialization.replace(include_type_hints=True, uuid_format="object")
 
     def parse(self, body: bytes, headers: dict[str, str]) -> Parsed:
-        return Parsed(self.decoder.decode(body))
+        accept = headers.get("accept")
+        typed = accept is not None and _TYPED_TOKEN in accept.lower()
+        return Parsed(self.decoder.decode(body), typed)
 
     def render(self, result: Any, parsed: Parsed, rid: str, elapsed: float) -> Rendered:
-        prediction = _dump(result, self.serialization, "$.prediction")
+        typed = parsed.request is True
+        prediction = _dump(result, self._typed if typed else self.serialization, "$.prediction")
         body = b"".join(
             (
                 b'{"request_id":"',
@@ -113,7 +127,7 @@ class DatasonAdapter(Adapter):
                 b"}",
             )
         )
-        return Rendered(body)
+        return Rendered(body, TYPED_MEDIA_TYPE if typed else JSON)
 
     def error(self, rid: str, error: ServingError) -> bytes:
         return error_body(rid, str(error))
