@@ -46,7 +46,7 @@ $(FRAMEWORKS_STAMP): pyproject.toml setup.py Makefile
 	test -x .venv-frameworks/bin/python || $(PYTHON) -m venv .venv-frameworks
 	.venv-frameworks/bin/python -m pip install -q --upgrade pip
 	.venv-frameworks/bin/python -m pip install -q 'kserve==0.21.*' 'tritonclient[http]' 'mlflow==3.17.*' \
-	    'bentoml==1.4.*' 'ray[serve]==2.60.*' 'pytest>=8' 'httpx>=0.27' -e '.[serving,pandas]'
+	    'bentoml==1.4.*' 'ray[serve]==2.60.*' 'litserve==0.2.*' 'pytest>=8' 'httpx>=0.27' -e '.[serving,pandas]'
 	.venv-frameworks/bin/python -m pip check
 	touch $@
 

@@ -1194,7 +1194,17 @@ def main() -> None:
         old_text = Path(output).read_text() if Path(output).exists() else ""
         kept = [
             m.group(0).rstrip("\n") + "\n"
-            for name in ("serving", "protocols", "shapes", "bentoml", "ray_serve")
+            for name in (
+                "serving",
+                "protocols",
+                "shapes",
+                "bentoml",
+                "ray_serve",
+                "mlflow",
+                "kserve",
+                "seldon",
+                "litserve",
+            )
             if (m := docblock.pattern(name).search(old_text))
         ]
         Path(output).write_text(report + "".join("\n" + block for block in kept))
