@@ -6,9 +6,10 @@ STAMP := $(VENV)/.installed-stamp
 
 .PHONY: venv tools test lint typecheck unit interop interop-frameworks interop-mlserver interop-seldon demo bench bench-quick bench-serving fuzz clean
 
-# Debian tools the tests and benchmarks drive: wrk (load generator), curl (the demo's examples).
+# Debian tools the tests and benchmarks drive: wrk (load generator), curl (the demo's examples), chromium
+# (the dashboard's browser tests drive it with Playwright; Playwright's own browser download does not work here).
 APT_GET := $(if $(filter 0,$(shell id -u)),apt-get,sudo apt-get)
-TOOLS := /usr/bin/wrk /usr/bin/curl
+TOOLS := /usr/bin/wrk /usr/bin/curl /usr/bin/chromium
 
 $(STAMP): pyproject.toml setup.py
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -18,7 +19,7 @@ $(STAMP): pyproject.toml setup.py
 
 venv: $(STAMP)
 
-/usr/bin/wrk /usr/bin/curl:
+/usr/bin/wrk /usr/bin/curl /usr/bin/chromium:
 	$(APT_GET) install -y -q $(notdir $@) || ($(APT_GET) update -q && $(APT_GET) install -y -q $(notdir $@))
 
 tools: $(TOOLS)
