@@ -87,7 +87,7 @@ interop: $(FRAMEWORKS_STAMP) $(MLSERVER_STAMP) $(SELDON_STAMP)
 test: lint typecheck unit interop
 
 demo: $(STAMP)
-	$(BIN)/python examples/demo.py
+	$(BIN)/python examples/demo.py --dashboard
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py --output docs/benchmarks.md

@@ -4,9 +4,12 @@ Usage (from the repository root, with the project's virtualenv):
 
     .venv/bin/python examples/demo.py                 # http://127.0.0.1:8000
     .venv/bin/python examples/demo.py --port 0        # any free port (the real one is printed)
+    .venv/bin/python examples/demo.py --dashboard     # and the monitoring dashboard at http://127.0.0.1:8501
 
 Once the service answers ``/ready`` the demo prints working ``curl`` commands (a prediction, a validation
-error, health and metrics) and serves until Ctrl-C or SIGTERM. ``benchmarks/serving.py`` imports
+error, health and metrics) and serves until Ctrl-C or SIGTERM. With ``--dashboard`` (what ``make demo``
+passes) it also runs ``datason dashboard`` pointed at the service (``--dashboard-port``, default 8501; 0
+picks a free one), prints its URL once it answers, and stops it on the way out. ``benchmarks/serving.py`` imports
 ``train``, ``make_predict`` and ``SCHEMA`` from here, so the benchmark serves exactly this model.
 """
 
@@ -17,6 +20,7 @@ import json
 import shlex
 import signal
 import socket
+import subprocess
 import sys
 import threading
 import time
@@ -101,25 +105,56 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-def announce_when_ready(base: str, server: Any, timeout: float = 60.0) -> None:
-    """Poll ``/ready`` until it answers 200, then print the curl commands (runs in a thread)."""
+def wait_until_answers(url: str, server: Any, timeout: float) -> bool:
+    """Poll ``url`` until it answers 200 (False when the timeout passes or the server is stopping)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and not server.should_exit:
         try:
-            with urllib.request.urlopen(f"{base}/ready", timeout=2) as resp:
+            with urllib.request.urlopen(url, timeout=2) as resp:
                 if resp.status == 200:
-                    break
+                    return True
         except (urllib.error.URLError, OSError):
             pass
         time.sleep(0.05)
-    else:
+    return False
+
+
+def announce_when_ready(base: str, server: Any, timeout: float = 60.0, dashboard: str | None = None) -> None:
+    """Poll ``/ready`` until it answers 200, then print the curl commands (runs in a thread)."""
+    if not wait_until_answers(f"{base}/ready", server, timeout):
         print(f"the service did not become ready at {base}/ready", file=sys.stderr, flush=True)
         return
     lines = ["", f"Ready at {base}. Try it from another terminal:", ""]
     for comment, command in curl_commands(base):
         lines += [f"  # {comment}", f"  {command}", ""]
+    if dashboard is not None:
+        if wait_until_answers(f"{dashboard}/_stcore/health", server, 2 * timeout):
+            lines += [f"Dashboard at {dashboard} (Streamlit; reads {base}/health, /metrics and /openapi.json)", ""]
+        else:
+            print(f"the dashboard did not start at {dashboard}", file=sys.stderr, flush=True)
     lines.append("Serving until Ctrl-C or SIGTERM.")
     print("\n".join(lines), flush=True)
+
+
+def start_dashboard(base: str, host: str, port: int) -> tuple[subprocess.Popen[bytes], str]:
+    """``datason dashboard --url base`` as a child in this process group (so Ctrl-C reaches it); (process, URL)."""
+    if port == 0:
+        with bind(host, 0) as probe:
+            port = probe.getsockname()[1]
+    argv = [sys.executable, "-m", "datason.cli", "dashboard", "--url", base, "--host", host, "--port", str(port)]
+    process = subprocess.Popen(argv, stdout=subprocess.DEVNULL)
+    return process, f"http://{host}:{port}"
+
+
+def stop_dashboard(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM the dashboard (a no-op when the group's signal already ended it), SIGKILL after 15 s."""
+    if process.poll() is None:
+        process.terminate()
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=5)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -128,6 +163,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8000, help="TCP port (default 8000; 0 picks a free one)")
     parser.add_argument("--log-level", default="info", help="uvicorn log level (default info)")
+    parser.add_argument("--dashboard", action="store_true", help="also run the monitoring dashboard (Streamlit)")
+    parser.add_argument("--dashboard-port", type=int, default=8501, help="the dashboard's port (default 8501)")
     args = parser.parse_args(argv)
 
     import sklearn.datasets
@@ -161,8 +198,14 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    threading.Thread(target=announce_when_ready, args=(base, server), daemon=True).start()
-    server.run(sockets=[sock])
+    dashboard = start_dashboard(base, shown, args.dashboard_port) if args.dashboard else None
+    announce = {"dashboard": dashboard[1]} if dashboard else {}
+    threading.Thread(target=announce_when_ready, args=(base, server), kwargs=announce, daemon=True).start()
+    try:
+        server.run(sockets=[sock])
+    finally:
+        if dashboard:
+            stop_dashboard(dashboard[0])
     print("Stopped cleanly.", flush=True)
     return 0
 

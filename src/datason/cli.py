@@ -83,6 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
             config.add_argument(flag, dest=name, action=argparse.BooleanOptionalAction, default=None, help=text)
         else:
             config.add_argument(flag, dest=name, default=None, metavar=name.upper(), help=text)
+    _add_dashboard_parser(commands)
     return parser
 
 
@@ -165,10 +166,55 @@ def serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_dashboard_parser(commands: Any) -> None:
+    """``datason dashboard``: the Streamlit monitoring page of a running service."""
+    dashboard = commands.add_parser(
+        "dashboard",
+        help="the monitoring dashboard (Streamlit) of a running datason service",
+        description=(
+            "Run the Streamlit dashboard of a datason service: metrics, latency and request charts, predictions "
+            "by JSON, form or file, recent predictions. It reads the service's /health, /metrics and "
+            "/openapi.json. Several --url options (one service per model version) add a version selector. "
+            'Needs pip install "datason[dashboard]" prometheus-client.'
+        ),
+    )
+    dashboard.add_argument(
+        "--url", action="append", default=None, help="a datason service (repeatable; default http://127.0.0.1:8000)"
+    )
+    dashboard.add_argument("--host", default="127.0.0.1", help="interface the page binds (default 127.0.0.1)")
+    dashboard.add_argument("--port", type=int, default=8501, help="TCP port of the page (default 8501)")
+    dashboard.add_argument(
+        "--refresh", type=float, default=2.0, help="seconds between live refreshes; 0 turns them off (default 2)"
+    )
+
+
+def _dashboard(args: argparse.Namespace) -> int:
+    """``datason dashboard``: become ``python -m streamlit run`` of the page (signals go to Streamlit itself)."""
+    import importlib.util
+
+    from .integrations.dashboard import PAGE
+
+    if importlib.util.find_spec("streamlit") is None:
+        print('datason dashboard: error: needs Streamlit: pip install "datason[dashboard]"', file=sys.stderr)
+        return 2
+    urls = args.url or ["http://127.0.0.1:8000"]
+    argv = [sys.executable, "-m", "streamlit", "run", str(PAGE), "--server.headless", "true"]
+    argv += ["--server.address", args.host, "--server.port", str(args.port), "--browser.gatherUsageStats", "false"]
+    argv += ["--client.toolbarMode", "minimal"]
+    argv += ["--", "--refresh", str(args.refresh)]
+    for url in urls:
+        argv += ["--url", url]
+    print(f"datason dashboard at http://{args.host}:{args.port} for {', '.join(urls)}", flush=True)
+    os.execv(sys.executable, argv)
+    return 0  # not reached: execv replaces this process
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``datason`` console script; returns the exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.command == "dashboard":
+        return _dashboard(args)
     if args.command != "serve":
         parser.print_help()
         return 2
