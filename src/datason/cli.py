@@ -3,6 +3,9 @@
 Every ``ServingConfig`` field is an option (``--rate-limit``...) whose default comes from its
 ``DATASON_SERVING_*`` variable; options win over variables. Request logs (one JSON line each) go to
 stderr at ``--log-level``.
+
+``datason gradio --url URL`` serves a Gradio demo page (on 127.0.0.1) that is a client of a running datason
+service (``datason.integrations.gradio_demo``).
 """
 
 from __future__ import annotations
@@ -83,8 +86,34 @@ def build_parser() -> argparse.ArgumentParser:
             config.add_argument(flag, dest=name, action=argparse.BooleanOptionalAction, default=None, help=text)
         else:
             config.add_argument(flag, dest=name, default=None, metavar=name.upper(), help=text)
+    _add_gradio_parser(commands)
     _add_dashboard_parser(commands)
     return parser
+
+
+def _add_gradio_parser(commands: Any) -> None:
+    """``datason gradio``: the Gradio demo of a running datason service."""
+    demo = commands.add_parser(
+        "gradio",
+        help="a Gradio demo of a running datason service: a form from its schema, its typed answer, a plot",
+        description=(
+            "Serve a Gradio page (on 127.0.0.1) that is a client of the datason service at --url: a form built "
+            "from its /openapi.json, JSON and file input, the typed response and a bar plot of class "
+            'probabilities. Needs pip install "datason[gradio]".'
+        ),
+    )
+    demo.add_argument("--url", default="http://127.0.0.1:8000", help="the datason service (default %(default)s)")
+    demo.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
+    demo.add_argument(
+        "--port", type=int, default=None, help="TCP port; 0 picks a free one (default Gradio's: 7860 or the next free)"
+    )
+    demo.add_argument("--example", default=None, help="features to start with: JSON text or a JSON file")
+    demo.add_argument(
+        "--probabilities",
+        default="probabilities",
+        help="the prediction's key holding class probabilities, plotted (default %(default)s)",
+    )
+    demo.add_argument("--timeout", type=float, default=10.0, help="seconds per request to the service (default 10)")
 
 
 def load_target(spec: str, app_dir: str = ".") -> Any:
@@ -209,10 +238,38 @@ def _dashboard(args: argparse.Namespace) -> int:
     return 0  # not reached: execv replaces this process
 
 
+def _gradio(args: argparse.Namespace) -> int:
+    """``datason gradio``: build the demo for ``--url`` and serve it until interrupted."""
+    try:
+        from .integrations.gradio_demo import launch
+
+        example = None
+        if args.example is not None:
+            text = args.example.strip()
+            source = text if text[:1] in "{[" else pathlib.Path(text).read_text(encoding="utf-8")
+            from .api import loads
+
+            example = loads(source)
+        launch(
+            args.url,
+            host=args.host,
+            port=args.port,
+            example=example,
+            probabilities=args.probabilities,
+            timeout=args.timeout,
+        )
+    except (ValueError, ImportError, OSError) as exc:
+        print(f"datason gradio: error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``datason`` console script; returns the exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.command == "gradio":
+        return _gradio(args)
     if args.command == "dashboard":
         return _dashboard(args)
     if args.command != "serve":
