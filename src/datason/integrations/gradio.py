@@ -218,10 +218,7 @@ def _column_cells(pd: Any, column: Any, cfg: SerializationConfig) -> tuple[list[
             raw = column.iloc[i]
             texts.append(default_missing if default_missing is not None else _text_of_missing(pd, raw))
             values[i] = None
-        elif isinstance(value, float) and math.isinf(value):  # pragma: no cover - plain mode writes null
-            texts.append("inf" if value > 0 else "-inf")
-            values[i] = None
-        elif value is None:
+        elif value is None:  # an infinity (plain mode writes null), or None in an object column
             raw = column.iloc[i]
             infinite = isinstance(raw, float) or type(raw).__module__ == "numpy"
             if infinite and _is_inf(raw):
