@@ -8,7 +8,8 @@ then, from another terminal:
 
     curl -s -X POST 127.0.0.1:3000/predict -H 'Content-Type: application/json' \\
         -d '{"features": [[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3]]}'
-    curl -s -X POST 127.0.0.1:3000/v1/models/iris:predict -d '{"instances": [[5.1, 3.5, 1.4, 0.2]]}'   # KServe v1
+    curl -s -X POST 127.0.0.1:3000/v1/models/iris:predict -H 'Content-Type: application/json' \\
+        -d '{"instances": [[5.1, 3.5, 1.4, 0.2]]}'   # KServe v1
     curl -s 127.0.0.1:3000/readyz        # BentoML's readiness probe
     curl -s 127.0.0.1:3000/metrics       # BentoML's metrics and the toolkit's ml_prediction_* beside them
 

@@ -7,7 +7,8 @@ Serve it from the repository root:
     curl -s -X POST 127.0.0.1:3000/predict -H 'Content-Type: application/json' -H 'X-Request-ID: order-17' \\
         -H 'X-API-Key: team-a' -d '{"features": {"sepal_length": 5.1, "sepal_width": 3.5,
         "petal_length": 1.4, "petal_width": 0.2}}'
-    curl -s -X POST 127.0.0.1:3000/predict -d '{"features": {"sepal_length": -1}}'  # 422 naming the field
+    curl -s -X POST 127.0.0.1:3000/predict -H 'Content-Type: application/json' \\
+        -d '{"features": {"sepal_length": -1}}'  # 422 naming the field
     curl -s 127.0.0.1:3000/health      # the toolkit's counts, error rate, latency
     curl -s 127.0.0.1:3000/readyz      # BentoML's probe: 200 while the toolkit's service is ready
     curl -s 127.0.0.1:3000/metrics     # BentoML's metrics, iris_species_total, and ml_prediction_*

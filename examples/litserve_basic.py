@@ -6,8 +6,10 @@ Run it from the repository root (``PORT`` defaults to 8000):
 
 then, from another terminal:
 
-    curl -s -X POST 127.0.0.1:8000/predict -d '{"features": [[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3]]}'
-    curl -s -X POST 127.0.0.1:8000/v1/models/iris:predict -d '{"instances": [[5.1, 3.5, 1.4, 0.2]]}'   # KServe v1
+    curl -s -X POST 127.0.0.1:8000/predict -H 'Content-Type: application/json' \\
+        -d '{"features": [[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3]]}'
+    curl -s -X POST 127.0.0.1:8000/v1/models/iris:predict -H 'Content-Type: application/json' \\
+        -d '{"instances": [[5.1, 3.5, 1.4, 0.2]]}'   # KServe v1
     curl -s 127.0.0.1:8000/health       # LitServe's probe: "ok" once its workers are ready
     curl -s 127.0.0.1:8000/metrics      # the toolkit's ml_prediction_* counts
 

@@ -4,9 +4,11 @@ Run it from the repository root (``PORT`` defaults to 8000; every ``DATASON_SERV
 
     DATASON_SERVING_RATE_LIMIT=600/minute python examples/litserve_production.py
 
-    curl -s -X POST 127.0.0.1:8000/predict -H 'X-Request-ID: order-17' -H 'X-API-Key: team-a' \\
+    curl -s -X POST 127.0.0.1:8000/predict -H 'Content-Type: application/json' \\
+        -H 'X-Request-ID: order-17' -H 'X-API-Key: team-a' \\
         -d '{"features": {"sepal_length": 5.1, "sepal_width": 3.5, "petal_length": 1.4, "petal_width": 0.2}}'
-    curl -s -X POST 127.0.0.1:8000/predict -d '{"features": {"sepal_length": -1}}'   # 422 naming the field
+    curl -s -X POST 127.0.0.1:8000/predict -H 'Content-Type: application/json' \\
+        -d '{"features": {"sepal_length": -1}}'   # 422 naming the field
     curl -s 127.0.0.1:8000/health       # LitServe's probe
     curl -s 127.0.0.1:8000/metrics      # ml_prediction_* of the API server process that answers the scrape
 

@@ -16,6 +16,7 @@ import json
 import logging
 import os
 import pathlib
+import signal
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -25,6 +26,8 @@ __all__ = ["build_parser", "load_target", "main"]
 _LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
 # CLI-only settings (not ServingConfig fields), also read from the environment.
 _HOST_ENV, _PORT_ENV, _LOG_ENV = "DATASON_SERVING_HOST", "DATASON_SERVING_PORT", "DATASON_SERVING_LOG_LEVEL"
+_TLS_ENV = "DATASON_SERVING_SSL_"  # + CERTFILE, KEYFILE, CA_CERTS, CLIENT_CERT
+_KEYS_ENV = "DATASON_SERVING_API_KEYS"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -76,6 +79,21 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="features schema: a JSON Schema file (.json) or MODULE:ATTR naming a pydantic model or schema dict",
     )
+    tls = serve.add_argument_group("HTTPS (uvicorn's TLS)")
+    for option, text in (
+        ("certfile", "serve HTTPS with this PEM certificate (chain)"),
+        ("keyfile", "the PEM private key of --ssl-certfile"),
+        ("ca-certs", "PEM CA certificates that client certificates must chain to"),
+    ):
+        env = _TLS_ENV + option.replace("-", "_").upper()
+        tls.add_argument(f"--ssl-{option}", default=os.environ.get(env), help=f"{text} (env {env})")
+    client_env = _TLS_ENV + "CLIENT_CERT"
+    tls.add_argument(
+        "--ssl-client-cert",
+        choices=("none", "optional", "required"),
+        default=os.environ.get(client_env),
+        help=f"verify client certificates (env {client_env}; default required with --ssl-ca-certs, else none)",
+    )
     config = serve.add_argument_group("service (ServingConfig fields)")
     for name, env, default, doc in FIELDS:
         flag = "--" + name.replace("_", "-")
@@ -88,6 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
             config.add_argument(flag, dest=name, default=None, metavar=name.upper(), help=text)
     _add_gradio_parser(commands)
     _add_dashboard_parser(commands)
+    _add_keys_parser(commands)
     return parser
 
 
@@ -181,6 +200,9 @@ def serve(args: argparse.Namespace) -> int:
     else:
         raise ValueError(f"{args.target} is neither a predict function nor a ModelService")
     _configure_logging(args.log_level)
+    auth = app.service.auth
+    if auth is not None and hasattr(signal, "SIGHUP"):  # rotate keys without a restart: kill -HUP <pid>
+        signal.signal(signal.SIGHUP, lambda *_: auth.request_reload())
     uvicorn.run(
         app,
         host=args.host,
@@ -191,8 +213,32 @@ def serve(args: argparse.Namespace) -> int:
         limit_concurrency=args.limit_concurrency,
         backlog=args.backlog,
         timeout_keep_alive=args.timeout_keep_alive,
+        **_tls_options(args),
     )
     return 0
+
+
+def _tls_options(args: argparse.Namespace) -> dict[str, Any]:
+    """uvicorn's ``ssl_*`` arguments from the ``--ssl-*`` options (none without ``--ssl-certfile``)."""
+    import ssl
+
+    if args.ssl_certfile is None:
+        if args.ssl_keyfile or args.ssl_ca_certs or args.ssl_client_cert:
+            raise ValueError("--ssl-keyfile, --ssl-ca-certs and --ssl-client-cert need --ssl-certfile")
+        return {}
+    for path in (args.ssl_certfile, args.ssl_keyfile, args.ssl_ca_certs):
+        if path is not None and not pathlib.Path(path).is_file():
+            raise ValueError(f"no such file: {path}")
+    mode = args.ssl_client_cert or ("required" if args.ssl_ca_certs else "none")
+    if mode != "none" and args.ssl_ca_certs is None:
+        raise ValueError("--ssl-client-cert optional/required needs --ssl-ca-certs")
+    reqs = {"none": ssl.CERT_NONE, "optional": ssl.CERT_OPTIONAL, "required": ssl.CERT_REQUIRED}[mode]
+    return {
+        "ssl_certfile": args.ssl_certfile,
+        "ssl_keyfile": args.ssl_keyfile,
+        "ssl_ca_certs": args.ssl_ca_certs,
+        "ssl_cert_reqs": reqs,
+    }
 
 
 def _add_dashboard_parser(commands: Any) -> None:
@@ -264,6 +310,66 @@ def _gradio(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_keys_parser(commands: Any) -> None:
+    """``datason keys``: create (printed once), list and revoke API keys; define rate-limit tiers."""
+    keys = commands.add_parser(
+        "keys",
+        help="manage the API keys of datason serve: create (shown once), list, revoke, tiers",
+        description=(
+            "The key store is a JSON file of key names, scopes, tiers and salted key hashes (never the keys): "
+            "give it to datason serve --api-keys FILE. A running server picks changes up within a second "
+            "(or at once on SIGHUP)."
+        ),
+    )
+    keys.add_argument(
+        "--file",
+        default=os.environ.get(_KEYS_ENV),
+        help=f"the key store (env {_KEYS_ENV}); created by the first `create`",
+    )
+    actions = keys.add_subparsers(dest="action", metavar="ACTION", required=True)
+    create = actions.add_parser("create", help="add a key and print it (once: only its hash is kept)")
+    create.add_argument("name", help="the key's name: the client id of rate limits and logs")
+    create.add_argument("--scopes", default="predict", help="comma-separated: predict, metrics, admin")
+    create.add_argument("--tier", default=None, help="a rate-limit tier defined with `datason keys tier`")
+    actions.add_parser("list", help="key names, scopes, tiers and creation times (JSON lines)")
+    revoke = actions.add_parser("revoke", help="remove a key (refused from then on)")
+    revoke.add_argument("name")
+    tier = actions.add_parser("tier", help="define a rate-limit tier (LIMIT in limits notation) or remove it")
+    tier.add_argument("name")
+    tier.add_argument("limit", nargs="?", default=None, help="e.g. 600/minute or 10/second;1000/hour; absent: remove")
+
+
+def _keys(args: argparse.Namespace) -> int:
+    """``datason keys ACTION``: read the store, change it, write it back atomically."""
+    from .serving.auth import KeyStore
+
+    try:
+        if not args.file:
+            raise ValueError(f"name the key store with --file or {_KEYS_ENV}")
+        path = pathlib.Path(args.file)
+        store = KeyStore.load(str(path)) if path.exists() else KeyStore()
+        if args.action == "list":
+            for entry in store.listing():
+                print(json.dumps(entry))
+            return 0
+        if args.action == "create":
+            scopes = tuple(s.strip() for s in args.scopes.split(",") if s.strip())
+            key = store.create(args.name, scopes=scopes, tier=args.tier)
+            store.save(path)
+            print(key)
+            print(f"key {args.name!r} created; store it now: {path} keeps only its hash", file=sys.stderr)
+            return 0
+        if args.action == "revoke":
+            store.revoke(args.name)
+        else:
+            store.set_tier(args.name, args.limit)
+        store.save(path)
+        return 0
+    except (ValueError, OSError) as exc:
+        print(f"datason keys: error: {exc}", file=sys.stderr)
+        return 2
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``datason`` console script; returns the exit status."""
     parser = build_parser()
@@ -272,6 +378,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _gradio(args)
     if args.command == "dashboard":
         return _dashboard(args)
+    if args.command == "keys":
+        return _keys(args)
     if args.command != "serve":
         parser.print_help()
         return 2

@@ -75,6 +75,8 @@ def test_error_kinds_are_the_metric_labels() -> None:
         "validation",
         "unsupported_media_type",
         "rate_limited",
+        "unauthorized",
+        "forbidden",
         "predict",
         "serialization",
         "internal",

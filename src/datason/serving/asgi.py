@@ -16,9 +16,17 @@ from typing import Any
 import orjson
 
 from .config import ServingConfig
-from .errors import MalformedRequestError, MethodNotAllowedError, NotFoundError, PayloadTooLargeError, ServingError
+from .errors import (
+    MalformedRequestError,
+    MethodNotAllowedError,
+    NotFoundError,
+    PayloadTooLargeError,
+    ServingError,
+    UnsupportedMediaTypeError,
+)
 from .requestlog import request_id
 from .routes import ROUTES, RouteSpec
+from .security import SECURITY_HEADERS, cors_middleware, media_type_allowed
 from .service import JSON, ModelService, ServingResponse
 
 __all__ = ["ServingApp", "create_app"]
@@ -28,6 +36,11 @@ Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 Handler = Callable[[Scope, Receive, Send, dict[str, str]], Awaitable[None]]
+Extra = tuple[tuple[bytes, bytes], ...]
+#: Routes that stay open with authentication on (health and readiness probes); ``metrics`` follows
+#: ``ServingConfig.metrics_auth``; every other route (predictions, metadata, OpenAPI) needs ``predict``.
+OPEN_KINDS = frozenset({"health", "ready", "live", "server_ready", "model_ready", "ping"})
+_PRINCIPAL = "datason.principal"  # the scope key under which a prediction route hands its admitted caller on
 
 
 def create_app(
@@ -47,16 +60,17 @@ def create_app(
 class ServingApp:
     """ASGI 3 callable around one ``ModelService`` (``app.service``); ``app.routes`` lists what it answers."""
 
-    __slots__ = ("_max_body", "_openapi_body", "_router", "_static", "routes", "service")
+    __slots__ = ("_cors", "_extra", "_max_body", "_openapi_body", "_router", "_static", "routes", "service")
 
     def __init__(self, service: ModelService) -> None:
         from starlette.routing import Route, Router
 
         self.service = service
+        self._extra: Extra = SECURITY_HEADERS if service.config.security_headers else ()
         self._max_body = service.config.max_body_bytes
         self._openapi_body: bytes | None = None
         self.routes: tuple[RouteSpec, ...] = tuple(r for r in ROUTES if r.protocol in service.adapters)
-        endpoints = [(r, _Endpoint(r, self._handler(r), service)) for r in self.routes]
+        endpoints = [(r, _Endpoint(r, self._handler(r), service, self._extra)) for r in self.routes]
         self._router = Router(
             routes=[Route(r.path, endpoint) for r, endpoint in endpoints],
             redirect_slashes=False,
@@ -71,10 +85,15 @@ class ServingApp:
             concrete = r.path.replace("{name}", cfg.model_id).replace("{version}", cfg.model_version)
             if concrete.count("/") == r.path.count("/"):  # a model id holding "/" is left to the router
                 self._static.setdefault(concrete, e)
+        origins = cfg.cors_origins
+        self._cors: Any = cors_middleware(self._http, origins) if origins else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
         if kind == "http":
+            if self._cors is not None:
+                await self._cors(scope, receive, send)
+                return
             endpoint = None if scope.get("root_path") else self._static.get(scope["path"])
             if endpoint is not None:
                 await endpoint(scope, receive, send)
@@ -83,6 +102,14 @@ class ServingApp:
         elif kind == "lifespan":
             await self._lifespan(receive, send)
         # websocket and other scope types are not served: returning closes them.
+
+    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """An HTTP request, routed (what ``__call__`` does, behind the CORS middleware)."""
+        endpoint = None if scope.get("root_path") else self._static.get(scope["path"])
+        if endpoint is not None:
+            await endpoint(scope, receive, send)
+        else:
+            await self._router(scope, receive, send)
 
     # -- handlers ----------------------------------------------------------------------------------------
 
@@ -94,50 +121,64 @@ class ServingApp:
 
     def _predict_handler(self, protocol: str) -> Handler:
         service = self.service
+        binary = protocol == "oip"  # the binary tensor extension: application/octet-stream bodies
+        extra = self._extra
 
         async def predict(scope: Scope, receive: Receive, send: Send, headers: dict[str, str]) -> None:
             peer = scope.get("client")
             client = peer[0] if peer else None
-            body = await self._read_body(receive, headers)
-            if body is None:
-                return  # client went away
+            content_type = headers.get("content-type")
+            if content_type != JSON and not media_type_allowed(content_type, headers.get("origin"), binary=binary):
+                body: Any = UnsupportedMediaTypeError("unsupported Content-Type; send application/json")
+            else:
+                body = await self._read_body(receive, headers)
+                if body is None:
+                    return  # client went away
             if isinstance(body, bytes):
-                response = await service.handle(body, headers, client, protocol, scope["path"])
+                principal = scope.get(_PRINCIPAL)
+                response = await service.handle(body, headers, client, protocol, scope["path"], principal=principal)
             else:  # refused unread: close the connection rather than drain a body we will not use
-                response = service.reject_request(body, headers=headers, client=client, protocol=protocol)
+                response = service.reject_request(
+                    body,
+                    headers=headers,
+                    client=client,
+                    protocol=protocol,
+                    path=scope["path"],
+                    principal=scope.get(_PRINCIPAL),
+                )
                 response.headers.append(("connection", "close"))
-            await _send(send, response)
+            await _send(send, response, extra)
 
         return predict
 
     async def _health(self, scope: Scope, receive: Receive, send: Send, headers: dict[str, str]) -> None:
-        await _send(send, self.service.health_response(headers.get("x-request-id")))
+        await _send(send, self.service.health_response(headers.get("x-request-id")), self._extra)
 
     async def _ready(self, scope: Scope, receive: Receive, send: Send, headers: dict[str, str]) -> None:
-        await _send(send, self.service.ready_response(headers.get("x-request-id")))
+        await _send(send, self.service.ready_response(headers.get("x-request-id")), self._extra)
 
     async def _metrics(self, scope: Scope, receive: Receive, send: Send, headers: dict[str, str]) -> None:
-        await _send(send, self.service.metrics_response(headers.get("x-request-id")))
+        await _send(send, self.service.metrics_response(headers.get("x-request-id")), self._extra)
 
     async def _openapi(self, scope: Scope, receive: Receive, send: Send, headers: dict[str, str]) -> None:
         if self._openapi_body is None:
             from .openapi import openapi_document
 
             self._openapi_body = orjson.dumps(openapi_document(self.service, self.routes))
-        await _send(send, _json(200, self._openapi_body, headers))
+        await _send(send, _json(200, self._openapi_body, headers), self._extra)
 
     async def _live(self, scope: Scope, receive: Receive, send: Send, headers: dict[str, str]) -> None:
-        await _send(send, _json(200, b'{"live":true}', headers))
+        await _send(send, _json(200, b'{"live":true}', headers), self._extra)
 
     async def _server_ready(self, scope: Scope, receive: Receive, send: Send, headers: dict[str, str]) -> None:
         ready = self.service.ready
-        await _send(send, _json(200 if ready else 503, orjson.dumps({"ready": ready}), headers))
+        await _send(send, _json(200 if ready else 503, orjson.dumps({"ready": ready}), headers), self._extra)
 
     async def _server_metadata(self, scope: Scope, receive: Receive, send: Send, headers: dict[str, str]) -> None:
         from .. import __version__
 
         body = {"name": "datason", "version": __version__, "extensions": ["binary_tensor_data"]}
-        await _send(send, _json(200, orjson.dumps(body), headers))
+        await _send(send, _json(200, orjson.dumps(body), headers), self._extra)
 
     async def _model_metadata(self, scope: Scope, receive: Receive, send: Send, headers: dict[str, str]) -> None:
         from ..protocols.oip import model_metadata
@@ -146,24 +187,24 @@ class ServingApp:
         body = model_metadata(
             cfg.model_id, versions=(cfg.model_version,), inputs=self.service.inputs, outputs=self.service.outputs
         )
-        await _send(send, _json(200, orjson.dumps(body), headers))
+        await _send(send, _json(200, orjson.dumps(body), headers), self._extra)
 
     async def _model_ready(self, scope: Scope, receive: Receive, send: Send, headers: dict[str, str]) -> None:
         ready = self.service.ready
         body = {"name": self.service.config.model_id, "ready": ready}
-        await _send(send, _json(200 if ready else 503, orjson.dumps(body), headers))
+        await _send(send, _json(200 if ready else 503, orjson.dumps(body), headers), self._extra)
 
     async def _model_list(self, scope: Scope, receive: Receive, send: Send, headers: dict[str, str]) -> None:
-        await _send(send, _json(200, orjson.dumps({"models": [self.service.config.model_id]}), headers))
+        await _send(send, _json(200, orjson.dumps({"models": [self.service.config.model_id]}), headers), self._extra)
 
     async def _ping(self, scope: Scope, receive: Receive, send: Send, headers: dict[str, str]) -> None:
-        await _send(send, _json(200 if self.service.ready else 503, b"\n", headers))
+        await _send(send, _json(200 if self.service.ready else 503, b"\n", headers), self._extra)
 
     async def _not_found(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return
         headers = _headers(scope)
-        await _send(send, _error(self.service, NotFoundError("no such route"), scope, headers, "datason"))
+        await _send(send, _error(self.service, NotFoundError("no such route"), scope, headers, "datason"), self._extra)
 
     # -- body and lifespan -------------------------------------------------------------------------------
 
@@ -216,15 +257,23 @@ class ServingApp:
 class _Endpoint:
     """One route's ASGI endpoint: checks the method, the model name and version, then runs the handler."""
 
-    __slots__ = ("handler", "method", "model_id", "model_version", "route", "service")
+    __slots__ = ("extra", "handler", "method", "model_id", "model_version", "needs", "route", "service")
 
-    def __init__(self, route: RouteSpec, handler: Handler, service: ModelService) -> None:
+    def __init__(self, route: RouteSpec, handler: Handler, service: ModelService, extra: Extra = ()) -> None:
         self.route = route
         self.method = route.method
         self.handler = handler
         self.service = service
+        self.extra = extra
         self.model_id = service.config.model_id
         self.model_version = service.config.model_version
+        #: The scope a caller needs here (None: open, or authentication off).
+        self.needs: str | None = None
+        if service.auth is not None and route.kind not in OPEN_KINDS:
+            if route.kind != "metrics":
+                self.needs = "predict"
+            elif service.config.metrics_auth:
+                self.needs = "metrics"
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = _headers(scope)
@@ -233,17 +282,32 @@ class _Endpoint:
         if method != self.method:
             response = _error(self.service, MethodNotAllowedError("method not allowed"), scope, headers, protocol)
             response.headers.append(("allow", self.method))
-            await _send(send, response)
+            await _send(send, response, self.extra)
             return
+        if self.needs is not None:  # before the model name is checked or the body read
+            peer = scope.get("client")
+            client = peer[0] if peer else None
+            try:
+                scope[_PRINCIPAL] = self.service.admit(headers, client, self.needs)
+            except ServingError as exc:
+                if self.route.kind == "predict":
+                    response = self.service.reject_request(
+                        exc, headers=headers, client=client, protocol=protocol, path=scope["path"]
+                    )
+                    response.headers.append(("connection", "close"))
+                else:
+                    response = _error(self.service, exc, scope, headers, protocol)
+                await _send(send, response, self.extra)
+                return
         params = scope.get("path_params")
         if params:
             if params.get("name", self.model_id) != self.model_id:
                 error: ServingError = NotFoundError("unknown model")
-                await _send(send, _error(self.service, error, scope, headers, protocol))
+                await _send(send, _error(self.service, error, scope, headers, protocol), self.extra)
                 return
             if params.get("version", self.model_version) != self.model_version:
                 error = NotFoundError("unknown model version")
-                await _send(send, _error(self.service, error, scope, headers, protocol))
+                await _send(send, _error(self.service, error, scope, headers, protocol), self.extra)
                 return
         await self.handler(scope, receive, send, headers)
 
@@ -269,8 +333,9 @@ def _json(status: int, body: bytes, headers: dict[str, str]) -> ServingResponse:
     return ServingResponse(status, [("content-type", JSON), ("x-request-id", rid)], body)
 
 
-async def _send(send: Send, response: ServingResponse) -> None:
+async def _send(send: Send, response: ServingResponse, extra: Extra) -> None:
     raw = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in response.headers]
     raw.append((b"content-length", str(len(response.body)).encode()))
+    raw.extend(extra)
     await send({"type": "http.response.start", "status": response.status, "headers": raw})
     await send({"type": "http.response.body", "body": response.body})

@@ -63,6 +63,18 @@ _DOCS: dict[str, str] = {
     "redact_keys": "Keys whose values logs replace by `[REDACTED]` (case-insensitive substring match).",
     "latency_buckets": "Bucket bounds (seconds) of the latency histogram.",
     "protocols": "Protocols answered beside `/predict`: `oip`, `kserve_v1`, `seldon`, `mlflow` (comma-separated).",
+    "api_keys": (
+        "Turns authentication on: a key store file (`datason keys create`: salted key hashes, names, scopes, "
+        "tiers) or that JSON inline; None: anyone may call."
+    ),
+    "jwt_key_file": "Turns JWT bearer tokens on: a PEM public key or a JWKS (JSON) file verifying their signature.",
+    "jwt_issuer": "The `iss` a JWT must carry (None: not checked).",
+    "jwt_audience": "The `aud` a JWT must carry (required with `jwt_key_file`).",
+    "jwt_algorithms": "Signature algorithms a JWT may use (comma-separated).",
+    "metrics_auth": "With authentication on, `/metrics` needs a credential with the `metrics` scope.",
+    "auth_failure_limit": "Failed authentications allowed per client address (`limits` notation); then 429.",
+    "cors_origins": "Origins browsers may call from (comma-separated; `*`: any); empty: no CORS (closed).",
+    "security_headers": "Add nosniff, no-store, frame-deny, CSP and HSTS headers to every response.",
     "datason_config": (
         "datason config for requests and responses (env: a preset name: api, ml, strict...); "
         "None: api, keys in predict's order."
@@ -94,6 +106,15 @@ class ServingConfig:
     redact_keys: tuple[str, ...] = DEFAULT_REDACT
     latency_buckets: tuple[float, ...] = DEFAULT_BUCKETS
     protocols: tuple[str, ...] = PROTOCOLS
+    api_keys: str | None = None
+    jwt_key_file: str | None = None
+    jwt_issuer: str | None = None
+    jwt_audience: str | None = None
+    jwt_algorithms: tuple[str, ...] = ("RS256", "ES256")
+    metrics_auth: bool = False
+    auth_failure_limit: str = "10/minute"
+    cors_origins: tuple[str, ...] = ()
+    security_headers: bool = True
     datason_config: SerializationConfig | None = None
 
     def __post_init__(self) -> None:
@@ -112,10 +133,23 @@ class ServingConfig:
         for name in ("model_id", "model_version"):
             if not isinstance(getattr(self, name), str) or not getattr(self, name):
                 raise ValueError(f"ServingConfig.{name} must be a non-empty str")
-        if self.rate_limit is not None:
-            from .ratelimit import parse_limits
+        from .ratelimit import parse_limits
 
+        if self.rate_limit is not None:
             parse_limits(self.rate_limit)  # raises ValueError on bad notation, at construction
+        parse_limits(self.auth_failure_limit)
+        for name in ("api_keys", "jwt_key_file", "jwt_issuer", "jwt_audience"):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, str) or not value):
+                raise ValueError(f"ServingConfig.{name} must be a non-empty str or None")
+        if self.jwt_key_file is not None and self.jwt_audience is None:
+            raise ValueError("ServingConfig.jwt_audience is required with jwt_key_file")
+        if self.metrics_auth and self.api_keys is None and self.jwt_key_file is None:
+            raise ValueError("ServingConfig.metrics_auth needs api_keys or jwt_key_file")
+        for name in ("jwt_algorithms", "cors_origins"):
+            object.__setattr__(self, name, tuple(str(v) for v in getattr(self, name)))
+        if not self.jwt_algorithms:
+            raise ValueError("ServingConfig.jwt_algorithms must name at least one algorithm")
         if self.datason_config is not None and not isinstance(self.datason_config, SerializationConfig):
             raise ValueError("ServingConfig.datason_config must be a SerializationConfig or None")
         if self.sync_in_thread not in (True, False, None):
@@ -130,6 +164,11 @@ class ServingConfig:
         if not buckets or list(buckets) != sorted(set(buckets)):
             raise ValueError("ServingConfig.latency_buckets must be increasing numbers")
         object.__setattr__(self, "latency_buckets", buckets)
+
+    @property
+    def auth_enabled(self) -> bool:
+        """True when requests must authenticate (``api_keys`` or ``jwt_key_file`` is set)."""
+        return self.api_keys is not None or self.jwt_key_file is not None
 
     def replace(self, **changes: Any) -> ServingConfig:
         """A copy with the given fields changed (validated again)."""
@@ -187,7 +226,7 @@ def parse_value(name: str, raw: str, default: Any, *, source: str | None = None)
             return names
         if name == "datason_config":
             return None if text.lower() in ("", "none") else PRESETS[text.lower()]()
-        if name in ("rate_limit", "client_id_header"):
+        if name in ("rate_limit", "client_id_header", "api_keys", "jwt_key_file", "jwt_issuer", "jwt_audience"):
             return None if text.lower() in ("", "none", "off") else text
         if isinstance(default, bool):
             if text.lower() in ("1", "true", "yes", "on"):

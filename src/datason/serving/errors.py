@@ -17,6 +17,7 @@ from ..errors import DatasonError, SecurityError
 
 __all__ = [
     "ERROR_KINDS",
+    "ForbiddenError",
     "MalformedRequestError",
     "MethodNotAllowedError",
     "NotFoundError",
@@ -25,6 +26,7 @@ __all__ = [
     "RateLimitedError",
     "ResponseSerializationError",
     "ServingError",
+    "UnauthorizedError",
     "UnsupportedMediaTypeError",
     "ValidationFailedError",
     "error_body",
@@ -41,6 +43,8 @@ class ServingError(DatasonError):
     kind: ClassVar[str] = "internal"
     #: Server-side explanation for the log line only (never sent to the client).
     detail: str | None = None
+    #: The authenticated caller's name when known (a 403, or a 429 of its tier), for the security event.
+    client: str | None = None
 
     def _render(self) -> str:
         # A request-level failure (path "$") reads better without " at $"; deeper paths are kept.
@@ -81,10 +85,26 @@ class RateLimitedError(ServingError):
 
     status = 429
     kind = "rate_limited"
+    #: True when the client is refused for too many failed authentications (the security event says so).
+    from_auth_failures: bool = False
 
     def __init__(self, retry_after: int) -> None:
         self.retry_after = retry_after
         super().__init__(f"rate limit exceeded; retry after {retry_after} s")
+
+
+class UnauthorizedError(ServingError):
+    """Credentials missing, unknown, revoked, expired or for another audience: one answer for all (401)."""
+
+    status = 401
+    kind = "unauthorized"
+
+
+class ForbiddenError(ServingError):
+    """Valid credentials whose scopes do not include what the route needs (403)."""
+
+    status = 403
+    kind = "forbidden"
 
 
 class PredictionError(ServingError):
@@ -123,6 +143,8 @@ ERROR_KINDS: tuple[str, ...] = tuple(
         ValidationFailedError,
         UnsupportedMediaTypeError,
         RateLimitedError,
+        UnauthorizedError,
+        ForbiddenError,
         PredictionError,
         ResponseSerializationError,
         ServingError,

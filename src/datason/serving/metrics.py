@@ -33,6 +33,7 @@ class ServiceMetrics:
         "_cache_hits",
         "_cache_misses",
         "_lock",
+        "_security",
         "active_models",
         "content_type",
         "registry",
@@ -69,6 +70,19 @@ class ServiceMetrics:
             buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256),
             registry=self.registry,
         ).labels(model_id)
+        from .security import EVENT_KINDS
+
+        events = Counter(
+            "ml_security_events",
+            "Security events by kind: failed authentication, scope denied, rate limited, oversized or invalid.",
+            ("model_id", "kind"),
+            registry=self.registry,
+        )
+        self._security = {kind: events.labels(model_id, kind) for kind in EVENT_KINDS}
+
+    def security_event(self, kind: str) -> None:
+        """Count one security event (``datason.serving.security.EVENT_KINDS``)."""
+        self._security[kind].inc()
 
     def request(self, ok: bool, seconds: float, kind: str | None = None, protocol: str = "datason") -> None:
         """Count one finished prediction request and its latency; ``kind`` names a failure."""

@@ -40,7 +40,7 @@ def parse_limits(spec: str) -> list[RateLimitItem]:
 class RateLimiter:
     """``check(client)`` is None when the request may proceed, else the seconds to wait (at least 1)."""
 
-    __slots__ = ("_items", "_limiter", "_lock", "_single")
+    __slots__ = ("_items", "_limiter", "_lock", "_single", "spec")
 
     def __init__(self, spec: str, strategy: str = "moving-window") -> None:
         from limits import storage, strategies
@@ -52,6 +52,7 @@ class RateLimiter:
         }
         if strategy not in classes:
             raise ValueError(f"rate_limit_strategy must be one of {tuple(classes)}")
+        self.spec = spec
         self._items = parse_limits(spec)
         self._limiter = classes[strategy](storage.MemoryStorage())
         self._single = self._items[0] if len(self._items) == 1 else None
@@ -72,6 +73,14 @@ class RateLimiter:
                     return self._retry_after(item, client)
             for item in self._items:
                 limiter.hit(item, client)
+        return None
+
+    def exhausted(self, client: str) -> int | None:
+        """Whether ``client`` has no allowance left, without consuming any: None, else whole seconds to wait."""
+        with self._lock:
+            for item in self._items:
+                if not self._limiter.test(item, client):
+                    return self._retry_after(item, client)
         return None
 
     def _retry_after(self, item: RateLimitItem, client: str) -> int:

@@ -21,6 +21,7 @@ from typing import Any, NamedTuple
 import orjson
 
 from .adapters import Adapter, Parsed, build_adapters
+from .auth import Authenticator, Principal, unauthorized_headers
 from .batching import MicroBatcher
 from .cache import PredictionCache
 from .compression import decompress
@@ -34,6 +35,7 @@ from .errors import (
 from .metrics import ServiceMetrics
 from .ratelimit import RateLimiter, client_identity
 from .requestlog import RequestLogger, request_id
+from .security import SecurityEvents
 from .validation import RequestDecoder
 
 __all__ = ["ModelService", "ServingResponse"]
@@ -118,7 +120,14 @@ class ModelService:
         )
         self._limiter = RateLimiter(cfg.rate_limit, cfg.rate_limit_strategy) if cfg.rate_limit else None
         self._client_header = cfg.client_id_header.lower() if cfg.client_id_header else None
+        # With authentication on, an unauthenticated caller is named by its address (or a proxy's client
+        # header), never by a hash of the credential it presented.
+        header = self._client_header
+        self._anon_header = None if header in ("x-api-key", "authorization") else header
+        #: The access checks (``datason.serving.auth.Authenticator``), None when authentication is off.
+        self.auth: Authenticator | None = Authenticator(cfg, self._limiter) if cfg.auth_enabled else None
         self._metrics = ServiceMetrics(cfg.model_id, cfg.latency_buckets, tuple(self.adapters))
+        self._events = SecurityEvents(cfg.model_id, self._metrics.security_event)
         self._log = RequestLogger(cfg.model_id, log_payloads=cfg.log_payloads, redact_keys=cfg.redact_keys)
         self._cache = PredictionCache(cfg.cache_size, cfg.cache_ttl) if cfg.cache_size else None
         self._batcher = (
@@ -178,10 +187,14 @@ class ModelService:
         client: str | None,
         protocol: str = "datason",
         path: str | None = None,
+        *,
+        principal: Principal | None = None,
     ) -> ServingResponse:
         """``predict_request`` for headers already keyed by lower-case names (what ASGI servers give).
 
-        ``path`` is the route called, for the log line (default: the protocol's prediction route).
+        ``path`` is the route called, for the log line (default: the protocol's prediction route). With
+        authentication on, the caller is checked here (scope ``predict``) unless ``principal`` is the one the
+        server already admitted (the ASGI app checks before reading the body).
         """
         t0 = time.perf_counter()
         adapter = self.adapters.get(protocol) or self.adapter(protocol)
@@ -190,7 +203,15 @@ class ModelService:
         rid = request_id(headers.get("x-request-id"))
         parsed: Parsed | None = None
         try:
-            if self._limiter is not None:
+            if self.auth is not None:
+                if principal is None:
+                    principal = self.admit(headers, client, "predict")
+                limiter = self.auth.limiter(principal)
+                if limiter is not None:
+                    retry = limiter.check(principal.name)
+                    if retry is not None:
+                        raise RateLimitedError(retry)
+            elif self._limiter is not None:
                 retry = self._limiter.check(client_identity(headers, self._client_header, client))
                 if retry is not None:
                     raise RateLimitedError(retry)
@@ -228,13 +249,14 @@ class ModelService:
                     self._cache.put(key, result)
             rendered = adapter.render(result, parsed, rid, time.perf_counter() - t0)
         except ServingError as exc:
-            return self._failure(adapter, exc, rid, headers, client, t0, parsed, path)
+            return self._failure(adapter, exc, rid, headers, client, t0, parsed, path, principal)
         except Exception:  # a fault of the service itself: still an envelope, never a traceback
-            return self._failure(adapter, ServingError("internal error"), rid, headers, client, t0, parsed, path)
+            error = ServingError("internal error")
+            return self._failure(adapter, error, rid, headers, client, t0, parsed, path, principal)
         elapsed = time.perf_counter() - t0
         self._count(adapter.name, 200, elapsed, None)
         if self._log.enabled(logging.INFO):
-            who = client_identity(headers, self._client_header, client)
+            who = self._who(headers, client, principal)
             payload = parsed.value if self._log.payloads else None
             self._log.log(
                 logging.INFO,
@@ -251,14 +273,41 @@ class ModelService:
         return ServingResponse(200, out, rendered.body)
 
     def reject_request(
-        self, error: ServingError, *, headers: Mapping[str, str], client: str | None, protocol: str = "datason"
+        self,
+        error: ServingError,
+        *,
+        headers: Mapping[str, str],
+        client: str | None,
+        protocol: str = "datason",
+        path: str | None = None,
+        principal: Principal | None = None,
     ) -> ServingResponse:
-        """Answer a prediction request refused before its body was read (e.g. 413 from Content-Length)."""
+        """Answer a prediction request refused before its body was read (e.g. 413 from Content-Length).
+
+        ``path`` is the route called and ``principal`` the caller already admitted, for the log line.
+        """
         lower = {k.lower(): v for k, v in headers.items()}
         if not self._started:
             self.start()
         rid = request_id(lower.get("x-request-id"))
-        return self._failure(self.adapter(protocol), error, rid, lower, client, time.perf_counter())
+        t0 = time.perf_counter()
+        return self._failure(self.adapter(protocol), error, rid, lower, client, t0, None, path, principal)
+
+    def admit(self, headers: Mapping[str, str], client: str | None, scope: str) -> Principal:
+        """The authenticated caller of a request allowed ``scope`` (headers keyed by lower-case names).
+
+        Raises ``UnauthorizedError`` (401), ``ForbiddenError`` (403) or ``RateLimitedError`` (429: too many
+        failed attempts from this client); ValueError when authentication is off.
+        """
+        if self.auth is None:
+            raise ValueError("authentication is off for this service (no api_keys, no jwt_key_file)")
+        return self.auth.admit(headers, client_identity(headers, self._anon_header, client), scope)
+
+    def _who(self, headers: Mapping[str, str], client: str | None, principal: Principal | None) -> str:
+        """The client id of logs: the principal's name, else the client header's hash or the peer address."""
+        if principal is not None:
+            return principal.name
+        return client_identity(headers, self._client_header if self.auth is None else self._anon_header, client)
 
     def error_response(
         self,
@@ -275,8 +324,9 @@ class ModelService:
         rid = request_id(lower.get("x-request-id"))
         adapter = self.adapters.get(protocol) or self.adapters["datason"]
         level = self._log.level(error.status)
+        who = error.client if error.client is not None else self._who(lower, client, None)
+        self._event(error, rid, who, None, method, path, adapter.name)
         if self._log.enabled(level):
-            who = client_identity(lower, self._client_header, client)
             self._log.log(
                 level,
                 rid,
@@ -289,7 +339,9 @@ class ModelService:
                 kind=error.kind,
                 protocol=adapter.name,
             )
-        headers_out = [("content-type", JSON), ("x-request-id", rid)]
+        headers_out = [("content-type", JSON), ("x-request-id", rid), *unauthorized_headers(error)]
+        if isinstance(error, RateLimitedError):
+            headers_out.append(("retry-after", str(error.retry_after)))
         return ServingResponse(error.status, headers_out, adapter.error(rid, error))
 
     async def _invoke(self, arg: Any) -> Any:
@@ -336,17 +388,19 @@ class ModelService:
         t0: float,
         parsed: Parsed | None = None,
         path: str | None = None,
+        principal: Principal | None = None,
     ) -> ServingResponse:
         elapsed = time.perf_counter() - t0
         status = exc.status
         message = str(exc)
         self._count(adapter.name, status, elapsed, exc.kind)
-        headers_out = [("content-type", JSON), ("x-request-id", rid)]
+        headers_out = [("content-type", JSON), ("x-request-id", rid), *unauthorized_headers(exc)]
         if isinstance(exc, RateLimitedError):
             headers_out.append(("retry-after", str(exc.retry_after)))
         level = self._log.level(status)
+        who = exc.client if principal is None and exc.client is not None else self._who(headers, client, principal)
+        self._event(exc, rid, who, principal, "POST", path or _PATHS[adapter.name], adapter.name)
         if self._log.enabled(level):
-            who = client_identity(headers, self._client_header, client)
             payload = parsed.value if parsed is not None and self._log.payloads else None
             self._log.log(
                 level,
@@ -363,6 +417,28 @@ class ModelService:
                 detail=exc.detail,
             )
         return ServingResponse(status, headers_out, adapter.error(rid, exc))
+
+    def _event(
+        self,
+        exc: ServingError,
+        rid: str,
+        who: str,
+        principal: Principal | None,
+        method: str,
+        path: str,
+        protocol: str,
+    ) -> None:
+        self._events.record(
+            exc.kind,
+            rid=rid,
+            client=who,
+            key_name=principal.name if principal is not None else exc.client,
+            method=method,
+            path=path,
+            status=exc.status,
+            protocol=protocol,
+            auth_failures=exc.from_auth_failures if isinstance(exc, RateLimitedError) else False,
+        )
 
     def _count(self, protocol: str, status: int, elapsed: float, kind: str | None) -> None:
         with self._lock:

@@ -332,9 +332,13 @@ def test_plain_json_for_web_clients(app: LitServeProcess) -> None:
         "nan": None,  # strict JSON: no bare NaN token
     }
 
-    # the body is read as bytes whatever the content type (curl -d sends a form type; LitServe's route parses
-    # that as a form)
+    # the toolkit's Content-Type rule: what a browser may send cross-site without a preflight (text/plain, forms:
+    # curl -d's default) is a 415 in the datason envelope, before LitServe parses it; JSON types are read
     status, _, body = send(app.url + "/predict", b'{"features": [1, 2]}', {"Content-Type": "text/plain"})
+    assert status == 415 and strict_json(body)["status"] == "error"
+    status, _, body = send(
+        app.url + "/predict", b'{"features": [1, 2]}', {"Content-Type": "application/json; charset=utf-8"}
+    )
     assert status == 200 and strict_json(body)["prediction"] == [1, 2]
 
 
