@@ -260,6 +260,10 @@ class Authenticator:
         self._service_limiter = service_limiter
         self._tier_limiters: dict[str, RateLimiter] = {}
         self._failures = RateLimiter(config.auth_failure_limit, config.rate_limit_strategy)
+        # Clients with a failure inside the longest window: only they are looked up in the failure limiter, so
+        # a request from a client that never failed pays one dict lookup, not a limiter test.
+        self._window = max(item.get_expiry() for item in parse_limits(config.auth_failure_limit))
+        self._suspects: dict[str, float] = {}
         self._reload = False
         self._next_check = time.monotonic() + _RELOAD_EVERY
         self._stamp: tuple[int, int, int] | None = None
@@ -328,20 +332,32 @@ class Authenticator:
     def admit(self, headers: Mapping[str, str], peer: str, scope: str) -> Principal:
         """The caller named by ``headers`` (lower-case names), allowed ``scope``; raises the 401/403/429."""
         self._maybe_reload()
-        retry = self._failures.exhausted(peer)
-        if retry is not None:
-            refused = RateLimitedError(retry)
-            refused.from_auth_failures = True
-            raise refused
+        suspect = self._suspects.get(peer)
+        if suspect is not None:
+            if suspect < time.monotonic():
+                self._suspects.pop(peer, None)
+            else:
+                retry = self._failures.exhausted(peer)
+                if retry is not None:
+                    refused = RateLimitedError(retry)
+                    refused.from_auth_failures = True
+                    raise refused
         principal = self._authenticate(headers)
         if principal is None:
-            self._failures.check(peer)
+            self._failed(peer)
             raise UnauthorizedError(_UNAUTHORIZED)
         if not principal.allows(scope):
             error = ForbiddenError(_FORBIDDEN)
             error.client = principal.name
             raise error
         return principal
+
+    def _failed(self, peer: str) -> None:
+        now = time.monotonic()
+        if len(self._suspects) > 100_000:  # bounded: forget the clients whose window has passed
+            self._suspects = {p: t for p, t in self._suspects.items() if t >= now}
+        self._suspects[peer] = now + self._window
+        self._failures.check(peer)
 
     def limiter(self, principal: Principal) -> RateLimiter | None:
         if principal.tier is not None:
