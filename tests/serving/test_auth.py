@@ -192,6 +192,13 @@ def test_metadata_needs_a_key_and_probes_stay_open(secured: Server, keys: Keys) 
         assert call(secured, path, X_API_Key=keys.predict).status_code == 200, path
     for path in PROBES:
         assert call(secured, path).status_code == 200, path
+    doc = call(secured, "/openapi.json", X_API_Key=keys.predict).json()
+    assert set(doc["components"]["securitySchemes"]) == {"apiKey", "bearer"}
+    assert doc["components"]["securitySchemes"]["apiKey"] == {"type": "apiKey", "in": "header", "name": "X-API-Key"}
+    assert doc["paths"]["/predict"]["post"]["security"] == [{"apiKey": []}, {"bearer": []}]
+    assert {"401", "403", "415"} <= set(doc["paths"]["/predict"]["post"]["responses"])
+    assert "security" not in doc["paths"]["/health"]["get"]
+    assert "403" in doc["paths"]["/metrics"]["get"]["responses"]  # metrics_auth: the metrics scope
     # an unknown model is not revealed to a caller without a key
     assert call(secured, "/v2/models/other").status_code == 401
     assert call(secured, "/v2/models/other", X_API_Key=keys.predict).status_code == 404

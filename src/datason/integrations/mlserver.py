@@ -314,12 +314,16 @@ def _import(path: str, settings: ModelSettings) -> Any:
 
 
 def _forwarded(payload: InferenceRequest, config: ServingConfig) -> dict[str, str]:
-    """The headers the toolkit reads: MLServer's request id, the client-id header and the user agent."""
+    """The headers the toolkit reads: MLServer's request id, the client-id header and the user agent, and with
+    authentication on (``api_keys``/``jwt_key_file`` in ``extra.datason``) the credential headers."""
     found = payload.parameters.headers if payload.parameters is not None else None
     headers: dict[str, str] = {}
     if isinstance(found, Mapping):
         lower = {str(k).lower(): v for k, v in found.items()}
-        for name in (config.client_id_header.lower() if config.client_id_header else None, "user-agent"):
+        names = [config.client_id_header.lower() if config.client_id_header else None, "user-agent"]
+        if config.auth_enabled:
+            names += ["x-api-key", "authorization"]
+        for name in names:
             if name is not None and isinstance(lower.get(name), str):
                 headers[name] = lower[name]
     if payload.id is not None:

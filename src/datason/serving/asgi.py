@@ -5,7 +5,13 @@ with a byte cap (a Content-Length above the cap, or a streamed body growing past
 reading further) and hands it to ``ModelService.handle`` with its protocol; the other routes answer from the
 service's state. Unknown paths are 404 and wrong methods 405 (with ``Allow``), unknown model names and
 versions 404, all in the error body of the route's protocol. Lifespan events start and stop the service.
-Starlette middleware (CORS, authentication, HTTPS redirects) wraps the app like any Starlette app.
+
+With authentication on, every route but the health and readiness probes admits the caller before anything
+else (``/metrics`` only with ``metrics_auth``): 401/403/429 in the route's protocol form, the body unread. A
+prediction route then applies the Content-Type rule (``datason.serving.security.media_type_allowed``: 415,
+body unread). Every response carries the security headers (``security_headers``); with ``cors_origins``
+Starlette's ``CORSMiddleware`` answers preflights in front of the routes. Other Starlette middleware (HTTPS
+redirects, trusted hosts) wraps the app like any Starlette app.
 """
 
 from __future__ import annotations
@@ -25,7 +31,7 @@ from .errors import (
     UnsupportedMediaTypeError,
 )
 from .requestlog import request_id
-from .routes import ROUTES, RouteSpec
+from .routes import ROUTES, RouteSpec, scope_needed
 from .security import SECURITY_HEADERS, cors_middleware, media_type_allowed
 from .service import JSON, ModelService, ServingResponse
 
@@ -37,9 +43,6 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 Handler = Callable[[Scope, Receive, Send, dict[str, str]], Awaitable[None]]
 Extra = tuple[tuple[bytes, bytes], ...]
-#: Routes that stay open with authentication on (health and readiness probes); ``metrics`` follows
-#: ``ServingConfig.metrics_auth``; every other route (predictions, metadata, OpenAPI) needs ``predict``.
-OPEN_KINDS = frozenset({"health", "ready", "live", "server_ready", "model_ready", "ping"})
 _PRINCIPAL = "datason.principal"  # the scope key under which a prediction route hands its admitted caller on
 
 
@@ -268,12 +271,7 @@ class _Endpoint:
         self.model_id = service.config.model_id
         self.model_version = service.config.model_version
         #: The scope a caller needs here (None: open, or authentication off).
-        self.needs: str | None = None
-        if service.auth is not None and route.kind not in OPEN_KINDS:
-            if route.kind != "metrics":
-                self.needs = "predict"
-            elif service.config.metrics_auth:
-                self.needs = "metrics"
+        self.needs = scope_needed(route, auth=service.auth is not None, metrics_auth=service.config.metrics_auth)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = _headers(scope)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from .routes import RouteSpec
+from .routes import RouteSpec, scope_needed
 
 __all__ = ["openapi_document"]
 
@@ -148,6 +148,7 @@ _PREDICT = {
 _ERRORS = {
     "400": "malformed request (the message names the field)",
     "413": "body or a value over a size limit",
+    "415": "Content-Type is not JSON (nor, on OIP routes, application/octet-stream)",
     "422": "does not match the schema, or nested too deep",
     "429": "rate limit exceeded (Retry-After)",
     "500": "predict failed (the exception class only)",
@@ -162,6 +163,7 @@ def openapi_document(service: Any, routes: Sequence[RouteSpec]) -> dict[str, Any
     schemas.update(extra)
     schemas["PredictRequest"] = {"type": "object", "required": ["features"], "properties": {"features": features}}
     paths: dict[str, dict[str, Any]] = {}
+    auth = getattr(service, "auth", None) is not None
     for route in routes:
         operation: dict[str, Any] = {
             "summary": route.summary,
@@ -192,7 +194,18 @@ def openapi_document(service: Any, routes: Sequence[RouteSpec]) -> dict[str, Any
             operation["responses"] = {"200": {"description": route.summary, "content": {media: {"schema": {}}}}}
             if route.kind in ("ready", "server_ready", "model_ready", "ping"):
                 operation["responses"]["503"] = {"description": "not ready"}
+        scope = scope_needed(route, auth=auth, metrics_auth=cfg.metrics_auth)
+        if scope is not None:
+            operation["security"] = [{"apiKey": []}, {"bearer": []}]
+            operation["responses"]["401"] = {"description": "credentials missing or not valid (WWW-Authenticate)"}
+            operation["responses"]["403"] = {"description": f"the credential lacks the {scope} scope"}
         paths.setdefault(route.path, {})[route.method.lower()] = operation
+    components: dict[str, Any] = {"schemas": schemas}
+    if auth:
+        components["securitySchemes"] = {
+            "apiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
+            "bearer": {"type": "http", "scheme": "bearer", "description": "an API key, or a JWT when configured"},
+        }
     return {
         "openapi": "3.1.0",
         "info": {
@@ -201,7 +214,7 @@ def openapi_document(service: Any, routes: Sequence[RouteSpec]) -> dict[str, Any
             "description": "Served by datason.serving; protocols: " + ", ".join(sorted({r.protocol for r in routes})),
         },
         "paths": paths,
-        "components": {"schemas": schemas},
+        "components": components,
     }
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-__all__ = ["ROUTES", "RouteSpec"]
+__all__ = ["OPEN_KINDS", "ROUTES", "RouteSpec", "scope_needed"]
 
 
 class RouteSpec(NamedTuple):
@@ -47,3 +47,16 @@ ROUTES: tuple[RouteSpec, ...] = (
     RouteSpec("/v1/models/{name}", "GET", "kserve_v1", "model_ready", "KServe v1 model readiness"),
     RouteSpec("/ping", "GET", "mlflow", "ping", "MLflow scoring server readiness"),
 )
+
+#: Route kinds that stay open with authentication on (health and readiness probes).
+OPEN_KINDS = frozenset({"health", "ready", "live", "server_ready", "model_ready", "ping"})
+
+
+def scope_needed(route: RouteSpec, *, auth: bool, metrics_auth: bool) -> str | None:
+    """The scope a caller of ``route`` needs (None: open): probes stay open, ``/metrics`` needs ``metrics``
+    with ``metrics_auth``, every other route (predictions, metadata, OpenAPI) ``predict``."""
+    if not auth or route.kind in OPEN_KINDS:
+        return None
+    if route.kind == "metrics":
+        return "metrics" if metrics_auth else None
+    return "predict"

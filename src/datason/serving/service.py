@@ -1,10 +1,12 @@
 """ModelService: a user's predict function behind one request pipeline shared by every protocol.
 
-The pipeline: rate limit, inflate a compressed body, parse and validate (the protocol's adapter), cache,
-batch, predict, encode (the adapter again), metrics, one log line. It is framework-agnostic: it takes a
-body, headers and the peer address and returns a ``ServingResponse`` (status, headers, body bytes), so
-any server (the ASGI app here, BentoML, Ray Serve, KServe, Seldon) can wrap it. Everything that does not
-depend on the request is prepared at construction.
+The pipeline: authentication (when ``api_keys`` or ``jwt_key_file`` is set: ``datason.serving.auth``; scope
+``predict``), rate limit (per key name and tier with authentication, else per client), inflate a compressed
+body, parse and validate (the protocol's adapter), cache, batch, predict, encode (the adapter again), metrics,
+one log line, and a security event for failures that are one (``datason.serving.security``). It is
+framework-agnostic: it takes a body, headers and the peer address and returns a ``ServingResponse`` (status,
+headers, body bytes), so any server (the ASGI app here, BentoML, Ray Serve, KServe, Seldon) can wrap it.
+Everything that does not depend on the request is prepared at construction.
 """
 
 from __future__ import annotations

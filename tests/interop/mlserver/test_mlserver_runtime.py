@@ -41,7 +41,7 @@ from mlserver.codecs import NumpyCodec, NumpyRequestCodec, PandasCodec
 from mlserver.grpc import dataplane_pb2_grpc
 from mlserver.grpc.converters import ModelInferRequestConverter, ModelInferResponseConverter
 from mlserver.settings import ModelSettings
-from mlserver.types import InferenceRequest, InferenceResponse
+from mlserver.types import InferenceRequest, InferenceResponse, Parameters
 from prometheus_client import REGISTRY, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -536,6 +536,42 @@ def test_settings_become_the_toolkit_config() -> None:
             Echo(_settings(**bad))
     with pytest.raises(ValueError, match="adaptive batching"):
         Echo(ModelSettings(name="m", implementation=Echo, max_batch_size=8))
+
+
+def test_api_keys_from_the_settings_are_checked_on_forwarded_headers() -> None:
+    """``extra.datason.api_keys`` turns the toolkit's authentication on: MLServer's forwarded request headers
+    (``parameters.headers``) carry the key; without one the toolkit's 401 becomes MLServer's error status."""
+    from mlserver.errors import MLServerError
+
+    from datason.serving.auth import KeyStore
+
+    store = KeyStore()
+    key = store.create("team-a")
+    model = DatasonModel(
+        _settings(
+            predict="tests.interop.apps.mlserver_runtimes:describe", datason={"api_keys": json.dumps(store.document())}
+        )
+    )
+
+    def request(headers: dict[str, str]) -> Any:
+        payload = DatasonCodec.encode_request({"a": np.ones(2), "b": np.zeros(1)}, id="i")
+        payload.parameters = Parameters(headers=headers)
+        return payload
+
+    async def scenario() -> None:
+        assert await model.load()
+        try:
+            for headers in ({"X-API-Key": key}, {"Authorization": f"Bearer {key}"}):
+                response = await model.predict(request(headers))
+                assert json.loads(DatasonCodec.decode_response(response).item())["keys"] == ["a", "b"]
+            for headers in ({}, {"X-API-Key": key + "x"}):
+                with pytest.raises(MLServerError) as refused:
+                    await model.predict(request(headers))
+                assert refused.value.status_code == 401 and "authentication required" in str(refused.value)
+        finally:
+            await model.unload()
+
+    asyncio.run(scenario())
 
 
 def test_load_predict_unload_in_process() -> None:
