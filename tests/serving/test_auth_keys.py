@@ -9,6 +9,8 @@ import datetime as dt
 import hmac
 import json
 import pathlib
+import subprocess
+import sys
 from typing import Any
 
 import jwt
@@ -221,3 +223,15 @@ def test_tls_options_need_a_certificate(tmp_path: pathlib.Path) -> None:
     import ssl
 
     assert options["ssl_cert_reqs"] == ssl.CERT_REQUIRED and options["ssl_certfile"] == str(cert)
+
+
+def test_authentication_off_needs_no_limits_package() -> None:
+    """Seldon's virtualenv has no ``limits``: a service without rate limits or keys must not import it."""
+    code = (
+        "import sys; sys.modules['limits'] = None\n"
+        "from datason.serving import ModelService, ServingConfig\n"
+        "service = ModelService(lambda f: f, config=ServingConfig())\n"
+        "assert service.auth is None and 'limits' not in {m for m in sys.modules if sys.modules[m] is not None}\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr

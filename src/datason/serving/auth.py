@@ -52,7 +52,7 @@ ITERATIONS = 10_000  # PBKDF2 rounds: keys carry 256 random bits, so the salted 
 _RELOAD_EVERY = 1.0
 _UNAUTHORIZED = "authentication required"
 _FORBIDDEN = "not allowed"
-_LOG = logging.getLogger("datason.serving")
+_LOG = logging.getLogger("datason.serving.security")  # JSON lines, like the request log
 
 
 class Principal(NamedTuple):
@@ -306,11 +306,11 @@ class Authenticator:
         try:
             store = KeyStore.load(self._source)
         except (OSError, ValueError) as exc:
-            _LOG.error("key store not reloaded, the keys in force stay: %s", exc)
+            _log(logging.ERROR, {"event": "keys_not_reloaded", "error": str(exc), "kept": len(self._store.records)})
             return
         self._stamp = stamp
         self._install(store)
-        _LOG.info("key store reloaded: %d keys", len(store.records))
+        _log(logging.WARNING, {"event": "keys_reloaded", "keys": len(store.records)})
 
     def _install(self, store: KeyStore) -> None:
         limiters = {}
@@ -397,6 +397,11 @@ class Authenticator:
                 self._verified[record.id] = (record.hash, mac)
             return record.principal
         return None
+
+
+def _log(level: int, line: dict[str, Any]) -> None:
+    if _LOG.isEnabledFor(level):
+        _LOG.log(level, "%s", json.dumps(line))
 
 
 class _JwtVerifier:

@@ -133,11 +133,15 @@ class ServingConfig:
         for name in ("model_id", "model_version"):
             if not isinstance(getattr(self, name), str) or not getattr(self, name):
                 raise ValueError(f"ServingConfig.{name} must be a non-empty str")
-        from .ratelimit import parse_limits
+        if self.rate_limit is not None or self.auth_enabled:
+            from .ratelimit import parse_limits  # the ``limits`` package: only when something is limited
 
-        if self.rate_limit is not None:
-            parse_limits(self.rate_limit)  # raises ValueError on bad notation, at construction
-        parse_limits(self.auth_failure_limit)
+            if self.rate_limit is not None:
+                parse_limits(self.rate_limit)  # raises ValueError on bad notation, at construction
+            if self.auth_enabled:
+                parse_limits(self.auth_failure_limit)
+        if not isinstance(self.auth_failure_limit, str) or not self.auth_failure_limit:
+            raise ValueError("ServingConfig.auth_failure_limit must be limits notation, e.g. '10/minute'")
         for name in ("api_keys", "jwt_key_file", "jwt_issuer", "jwt_audience"):
             value = getattr(self, name)
             if value is not None and (not isinstance(value, str) or not value):
