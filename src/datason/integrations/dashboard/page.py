@@ -375,12 +375,12 @@ def recent_rows(results: Sequence[PredictionResult]) -> list[dict[str, Any]]:
         outcome = display_json(r.prediction) if r.ok else str(r.error)
         rows.append(
             {
-                "time": r.sent_at,
+                "time": r.sent_at.replace(microsecond=r.sent_at.microsecond // 1000 * 1000),
                 "request_id": r.request_id,
                 "source": r.source,
                 "status": r.status,
                 "model_version": r.model_version or "",
-                "round_trip_ms": round(r.round_trip_ms, 3),
+                "round_trip_ms": round(r.round_trip_ms, 2),
                 "result": outcome if len(outcome) <= 160 else outcome[:157] + "...",
             }
         )
