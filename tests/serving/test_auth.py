@@ -70,6 +70,7 @@ class Keys:
         self.metrics = store.create("prometheus", scopes=("metrics",))
         self.admin = store.create("root", scopes=("admin",))
         self.limited = store.create("limited", tier="tiny")
+        self.per_route = {path: store.create(f"tiny-{i}", tier="tiny") for i, (_, path, _) in enumerate(PREDICT_ROUTES)}
         self.revoked = store.create("gone")
         store.revoke("gone")
         store.save(self.path)
@@ -83,7 +84,7 @@ class Keys:
         self.tokens: list[str] = []
 
     def all_secrets(self) -> list[str]:
-        keys = [self.predict, self.metrics, self.admin, self.limited, self.revoked]
+        keys = [self.predict, self.metrics, self.admin, self.limited, self.revoked, *self.per_route.values()]
         return keys + [k.split("_", 2)[2] for k in keys] + self.tokens
 
     def token(self, *, sub: str = "svc-1", scope: str = "predict", signer: Any = None, **claims: Any) -> str:
@@ -143,7 +144,7 @@ def call(server: Server, path: str, body: bytes | None = None, **headers: str) -
 
 
 @pytest.mark.parametrize(("protocol", "path", "body"), PREDICT_ROUTES, ids=[r[1] for r in PREDICT_ROUTES])
-def test_every_prediction_route_401_403_415_200(
+def test_every_prediction_route_401_403_415_429_200(
     secured: Server, keys: Keys, protocol: str, path: str, body: bytes
 ) -> None:
     envelope = shape(expected_error(protocol))
@@ -182,6 +183,11 @@ def test_every_prediction_route_401_403_415_200(
     assert r.status_code == 200
     r = call(secured, path, body, Authorization="Bearer " + keys.token())
     assert r.status_code == 200
+
+    tiny = keys.per_route[path]  # a key of the 3/minute tier: the fourth request is a 429 in the protocol's form
+    assert [call(secured, path, body, X_API_Key=tiny).status_code for _ in range(3)] == [200, 200, 200]
+    r = call(secured, path, body, X_API_Key=tiny)
+    assert r.status_code == 429 and int(r.headers["retry-after"]) >= 1 and shape(r.json()) == envelope
 
 
 def test_metadata_needs_a_key_and_probes_stay_open(secured: Server, keys: Keys) -> None:

@@ -279,10 +279,6 @@ class Authenticator:
         """Re-read the key store before the next request (safe to call from a signal handler)."""
         self._reload = True
 
-    @property
-    def key_names(self) -> list[str]:
-        return [r.name for r in self._store.records.values()]
-
     def _file_stamp(self) -> tuple[int, int, int] | None:
         if self._path is None:
             return None
@@ -303,12 +299,12 @@ class Authenticator:
         stamp = self._file_stamp()
         if not forced and stamp == self._stamp:
             return
+        self._stamp = stamp  # a file that fails to load is tried again when it changes (or on request_reload)
         try:
             store = KeyStore.load(self._source)
         except (OSError, ValueError) as exc:
             _log(logging.ERROR, {"event": "keys_not_reloaded", "error": str(exc), "kept": len(self._store.records)})
             return
-        self._stamp = stamp
         self._install(store)
         _log(logging.WARNING, {"event": "keys_reloaded", "keys": len(store.records)})
 
