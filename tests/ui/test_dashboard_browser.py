@@ -205,25 +205,44 @@ def test_demo_dashboard_in_chromium(browser: Any, tmp_path: pathlib.Path) -> Non
         demo.stop()
 
 
-def test_dashboard_command_says_when_the_service_is_unreachable(browser: Any) -> None:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        dead = f"http://127.0.0.1:{sock.getsockname()[1]}"  # nothing listens there once closed
+def test_dashboard_command_unreachable_service_then_it_comes_up(browser: Any) -> None:
+    """``datason dashboard`` at a port where nothing listens yet: a message; then the service starts there and
+    the open page finds it by its own refresh (no reload) and predicts."""
+    service_port = free_port()
+    dead = f"http://127.0.0.1:{service_port}"
     port = free_port()
     argv = [sys.executable, "-m", "datason.cli", "dashboard", "--url", dead, "--port", str(port), "--refresh", "1"]
     page_process = Process(argv)
+    service = None
     try:
         page_process.wait_for(rf"datason dashboard at http://127\.0\.0\.1:{port} for {re.escape(dead)}")
         page_process.wait_for(r"URL: http://127\.0\.0\.1:" + str(port))
-        context = browser.new_context()
+        context = browser.new_context(viewport={"width": 1400, "height": 1000})
         page = context.new_page()
         page.goto(f"http://127.0.0.1:{port}")
         message = alert_text(page, r"^Service unreachable: ")
         assert f"cannot reach the datason service at {dead}" in message
         assert page.get_by_test_id("stMetricValue").count() == 0
+        assert page.get_by_test_id("stButton").get_by_role("button", name="Predict", exact=True).is_disabled()
         assert "Traceback" not in page.content()
+
+        service = Process([sys.executable, str(DEMO), "--port", str(service_port), "--log-level", "warning"])
+        service.wait_for(r"Serving until Ctrl-C")
+        page.get_by_text(re.compile(r"iris version 1\.0\.0 at")).wait_for(timeout=TIMEOUT_MS)  # no reload
+        assert page.get_by_test_id("stAlert").filter(has_text="unreachable").count() == 0
+        button = page.get_by_test_id("stButton").get_by_role("button", name="Predict", exact=True)
+        page.wait_for_function(
+            "() => [...document.querySelectorAll('[data-testid=\"stButton\"] button')].some("
+            "b => b.innerText.trim() === 'Predict' && !b.disabled)",
+            timeout=TIMEOUT_MS,
+        )
+        button.click()  # the example built from the schema the page has now read
+        alert_text(page, r"^HTTP 200 from json")
+        wait_for_total(page, 1)
         context.close()
     finally:
+        if service is not None:
+            assert service.stop() == 0, service.err()
         assert page_process.stop() in (0, -15), page_process.err()
 
 

@@ -39,11 +39,12 @@ VIRGINICA = {"sepal_length": 6.7, "sepal_width": 3.0, "petal_length": 5.2, "peta
 class InProcessService:
     """A datason app served by uvicorn in a thread on a free loopback port."""
 
-    def __init__(self, app: Any) -> None:
+    def __init__(self, app: Any, port: int = 0) -> None:
         import uvicorn
 
         self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", port))
         self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
         self.server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
         self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True)
@@ -321,13 +322,31 @@ def test_page_form_file_and_errors(reference_service: Any, tmp_path: Any) -> Non
     assert "Traceback" not in " ".join(e.value for e in at.error)
 
 
-def test_page_says_when_the_service_is_unreachable() -> None:
+def test_page_says_when_the_service_is_unreachable_and_recovers() -> None:
+    from datason.serving import ServingConfig, create_app
+
     url = closed_port_url()
     at = open_page(url)
     messages = [e.value for e in at.error]
     assert any(m.startswith(f"Service unreachable: cannot reach the datason service at {url}") for m in messages)
+    assert any(m.startswith("Cannot read the input schema: cannot reach") for m in messages)
     assert not at.metric and not at.get("plotly_chart")
     assert at.button(key="predict_json").disabled
+
+    late = InProcessService(
+        create_app(lambda f: {"twice": 2 * f["x"]}, config=ServingConfig(model_id="late", model_version="0.1")),
+        port=int(url.rsplit(":", 1)[1]),
+    )
+    try:
+        at.run()  # what the next refresh does: the live section finds it, and the page runs again for the form
+        assert not at.exception and not at.error, [e.value for e in at.error]
+        assert list(metric_values(at)) == ["Total requests", "Error rate", "Average latency", "p95 latency"]
+        assert not at.button(key="predict_json").disabled
+        at.text_area(key="json_text").set_value('{"x": 21}')
+        at.button(key="predict_json").click().run()
+        assert json.loads(at.json[0].value) == {"twice": 42}
+    finally:
+        late.stop()
 
 
 def test_page_version_selector_only_with_several_versions(versions: list[InProcessService]) -> None:

@@ -18,7 +18,8 @@ runs). Everything shown is read from the service; the page keeps no counters of 
   several, a sidebar selector picks the service the page shows and predicts with (only when more than one
   answers);
 - refresh: the metrics, charts and status are a fragment re-run every ``--refresh`` seconds, without a page
-  reload; a service that cannot be reached is an error message that clears once it answers again.
+  reload; a service that cannot be reached is an error message that clears once it answers again (then the
+  whole page is run once more, for the form its schema gives).
 
 ``render(urls, refresh=...)`` draws the page (tests drive it with Streamlit's ``AppTest``); ``main(argv)`` reads
 the options. Needs ``pip install "datason[dashboard]" prometheus-client``.
@@ -132,6 +133,10 @@ def _draw_live(st: Any, client: ServiceClient) -> None:
     except DashboardError as exc:
         st.error(f"The service at {client.url} answered unexpectedly: {exc}")
         return
+    pending = st.session_state.get("schema_pending", set())
+    if client.url in pending:  # the service is back: the whole page again (the form needs its schema)
+        pending.discard(client.url)
+        st.rerun()
     history: list[MetricsSnapshot] = st.session_state["history"].setdefault(client.url, [])
     history.append(snapshot)
     del history[:-HISTORY]
@@ -223,6 +228,8 @@ def _schema(st: Any, client: ServiceClient) -> tuple[bool, list[FormField] | Non
             cache[client.url] = form_fields(client.features_schema())
         except DashboardError as exc:
             st.error(f"Cannot read the input schema: {exc}")
+            if isinstance(exc, ServiceUnreachableError):  # the live section reruns the page once it answers
+                st.session_state.setdefault("schema_pending", set()).add(client.url)
             return False, None
     return True, cache[client.url]
 
@@ -230,15 +237,14 @@ def _schema(st: Any, client: ServiceClient) -> tuple[bool, list[FormField] | Non
 def _draw_predict(st: Any, client: ServiceClient) -> None:
     st.header("Predict")
     answered, fields = _schema(st, client)
-    example = {f.name: f.example for f in fields} if fields else {}
+    example = json.dumps({"features": {f.name: f.example for f in fields} if fields else {}}, indent=2)
+    state = st.session_state
+    if state.get("json_text") in (None, state.get("json_example")):  # not edited: follow the service's schema
+        state["json_text"] = example
+    state["json_example"] = example
     by_json, by_form, by_file = st.tabs(["JSON", "Form", "File"])
     with by_json:
-        st.text_area(
-            "Request body or features (JSON; datason typed JSON is read typed)",
-            value=json.dumps({"features": example}, indent=2),
-            height=180,
-            key="json_text",
-        )
+        st.text_area("Request body or features (JSON; datason typed JSON is read typed)", height=180, key="json_text")
         st.button("Predict", key="predict_json", on_click=_submit_json, args=(client.url,), disabled=not answered)
     with by_form:
         if not answered:
