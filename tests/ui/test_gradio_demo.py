@@ -125,7 +125,7 @@ def service_typed(reference_service: ReferenceService, features: dict[str, float
 def check_answer(result: Any, species: str, reference_service: ReferenceService, features: dict[str, float]) -> None:
     """The five outputs of a prediction: summary, plot, table, response, typed response."""
     summary, plot, table, response, typed = result
-    assert summary.startswith(f"**{species}** · request `") and "model version 1.0.0" in summary
+    assert summary.startswith(f"**{species}** · request `gradio-") and "model version 1.0.0" in summary
     expected = service_typed(reference_service, features)["prediction"]
     classes = list(expected["probabilities"])
     assert classes == ["setosa", "versicolor", "virginica"]
@@ -235,6 +235,61 @@ def test_no_connection_leaves_the_machine(client: Any, page: Page) -> None:
     assert page.trap.seen == []  # nothing went through the proxy variables: no analytics, no version check
 
 
+def test_form_from_a_pydantic_schema() -> None:
+    """Enums of numbers, optional fields and a list (a JSON box) from a pydantic schema, in the demo's form."""
+    from typing import Literal
+
+    import pydantic
+
+    from datason.integrations.gradio_demo import build_demo
+    from datason.serving import ServingConfig, create_app
+
+    from .test_service_client import InProcessService
+
+    class Order(pydantic.BaseModel):
+        size: Literal[1, 2, 3] = 2
+        sauce: Literal["red", "green"] | None = None
+        extras: list[str] = pydantic.Field(default_factory=list, description="toppings")
+        count: int | None = pydantic.Field(default=None, ge=1)
+
+    service = InProcessService(
+        create_app(lambda f: f.model_dump(), config=ServingConfig(model_id="order", model_version="2"), schema=Order)
+    )
+    demo = build_demo(service.url, probabilities=None)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, ssr_mode=False)
+    try:
+        client = gradio_client.Client(f"http://127.0.0.1:{port}/", verbose=False)
+        components = {c["props"].get("label"): c for c in client.config["components"]}
+        assert components["size"]["type"] == "dropdown" and components["size"]["props"]["value"] == 2
+        assert [c[1] for c in components["size"]["props"]["choices"]] == [1, 2, 3]  # numbers, not their text
+        assert components["sauce"]["type"] == "dropdown" and components["count"]["type"] == "number"
+        assert components["extras (JSON)"]["props"]["info"] == "toppings"
+        assert json.loads(components["features (JSON)"]["props"]["value"]) == {
+            "size": 2,
+            "sauce": None,
+            "extras": None,
+            "count": None,
+        }
+        summary, _, _, response, typed = client.predict(3, "green", '["cheese"]', 2.0, api_name="/predict_form")
+        assert summary.startswith("request `gradio-") and "model version 2" in summary
+        assert response["prediction"] == {"size": 3, "sauce": "green", "extras": ["cheese"], "count": 2}
+        assert datason.deserialize(typed)["prediction"]["count"] == 2
+        _, _, _, response, _ = client.predict(1, None, "", None, api_name="/predict_form")  # empty: defaults
+        assert response["prediction"] == {"size": 1, "sauce": None, "extras": [], "count": None}
+        with pytest.raises(AppError) as caught:
+            client.predict(1, None, '["cheese",', None, api_name="/predict_form")
+        assert str(caught.value) == "extras: invalid JSON: unexpected end of input at byte 10 at $[1]"
+        with pytest.raises(AppError) as caught:
+            client.predict(1, None, "", 0.0, api_name="/predict_form")
+        assert str(caught.value).startswith("the service answered 422: ") and "$.features.count" in str(caught.value)
+    finally:
+        demo.close()
+        service.stop()
+
+
 # --- unreachable service ----------------------------------------------------------------------------------------
 
 
@@ -264,7 +319,7 @@ def test_unreachable_service(reference_service: ReferenceService, trap: Trap) ->
         server.server_close()  # the schema was read; the service is gone now
         with pytest.raises(AppError) as caught:
             gradio_client.Client(page.url, verbose=False).predict(*SETOSA.values(), api_name="/predict_form")
-        assert str(caught.value).startswith(f"cannot reach the service at {gone} (")
+        assert str(caught.value).startswith(f"cannot reach the datason service at {gone} (")
     finally:
         assert page.process.stop() == 0  # SIGTERM: closed cleanly
     page.process.wait_for(r"^Stopped\.$", timeout=10)
@@ -275,7 +330,7 @@ def test_unreachable_service(reference_service: ReferenceService, trap: Trap) ->
         refused.err()
         .strip()
         .splitlines()[-1]
-        .startswith(f"datason gradio: error: cannot reach the service at {gone} (")
+        .startswith(f"datason gradio: error: cannot reach the datason service at {gone} (")
     )
     assert "Traceback" not in refused.err()
 
@@ -304,7 +359,7 @@ def test_browser_form_prediction_plot_and_error(page: Page, browser: Any) -> Non
         tab.click("#predict-form")
         tab.locator("#summary").get_by_text("virginica").wait_for(timeout=60_000)
         assert re.match(
-            r"virginica · request [0-9a-f]{32} · model version 1\.0\.0 · ", tab.locator("#summary").inner_text()
+            r"virginica · request gradio-[0-9a-f]{16} · model version 1\.0\.0 · ", tab.locator("#summary").inner_text()
         )
         bars = tab.locator("#probabilities svg .mark-rect path")
         bars.first.wait_for(timeout=30_000)

@@ -4,33 +4,36 @@
 ``http://127.0.0.1:8000``, where ``make demo`` serves the iris classifier); ``launch(url, port=...)`` (what
 ``datason gradio`` runs) serves it on 127.0.0.1. What it does:
 
-- at build time it reads the service's ``GET /openapi.json`` and takes the ``features`` schema of
-  ``/predict``: an object of named properties becomes a form (``number``: a number box, ``integer``: a whole
-  number box, ``boolean``: a checkbox, a string ``enum``: a dropdown, ``string``: a text box, anything else: a
-  JSON text box), each labelled with its name and described by its ``description``. The service title and
-  version come from the document's ``info``.
+- every request goes through ``datason.integrations.service_client.ServiceClient`` (the dashboard's client
+  too). At build time it reads the service's ``GET /openapi.json`` and takes the ``features`` schema of
+  ``/predict`` (``$ref`` resolved): an object of named properties becomes a form through ``form_fields``
+  (``number``: a number box, ``integer``: a whole number box, ``boolean``: a checkbox, an ``enum``: a
+  dropdown of its values, ``string``: a text box, anything else: a JSON text box; pydantic's optional fields
+  as the type they wrap), each labelled with its name and described by its ``description`` (or ``title``).
+  The service title and version come from the document's ``info``.
 - three ways to send features, each an API endpoint that ``gradio_client`` calls by name:
   ``/predict_json`` (JSON text, parsed by ``datason.loads``: typed JSON is accepted), ``/predict_form`` (the
   form's fields in schema order; an empty field is left out, so the service names it as missing) and
   ``/predict_file`` (an uploaded JSON file, read by ``read_upload``). JSON text and files hold the features,
   or a whole request body ``{"features": ...}``.
-- the request is ``POST /predict`` with the features as plain JSON and ``Accept:
-  application/vnd.datason+json``: the service answers datason's typed form, which ``datason.loads`` rebuilds
-  (``np.float64`` probabilities, ``np.int64`` indices, arrays with their dtype...). The page shows a summary
-  line, the probabilities as a bar plot (``gr.BarPlot``) and a table (``gr.DataFrame`` through
-  ``dataframe_value``: the dtype in the header), the response (``gr.JSON`` through ``json_value``), and its
-  typed wire form (exact, in a closed accordion). Probabilities are the prediction's ``probabilities`` key
-  (``probabilities=`` names another): a mapping class -> probability, or a list.
+- the request is ``POST /predict`` with the features as plain JSON, an ``X-Request-ID`` (``gradio-`` and 16
+  hex digits) and ``Accept: application/vnd.datason+json``: the service answers datason's typed form, which
+  ``datason.loads`` rebuilds (``np.float64`` probabilities, ``np.int64`` indices, arrays with their
+  dtype...). The page shows a summary line, the probabilities as a bar plot (``gr.BarPlot``) and a table
+  (``gr.DataFrame`` through ``dataframe_value``: the dtype in the header), the response (``gr.JSON`` through
+  ``json_value``), and its typed wire form (exact, in a closed accordion). Probabilities are the prediction's
+  ``probabilities`` key (``probabilities=`` names another): a mapping class -> probability, or a list.
 - errors are messages on the page (``gr.Error``; ``gradio_client`` raises ``AppError`` with the same text),
   never a traceback: invalid JSON (the position), a bad file (its name and the place), the service's 4xx/5xx
   (its status and its error message, such as ``does not match the schema (type="number") at
-  $.features.petal_width``), an unreachable service (the URL and the reason). ``build_demo`` raises
-  ``ServiceError`` (a ``ValueError``) when it cannot read the schema.
+  $.features.petal_width``), an unreachable service (the URL and the reason) or one that does not answer
+  within ``timeout``. ``build_demo`` raises ``ServiceError`` (a ``ValueError``; ``ServiceUnreachableError``
+  or ``ServiceResponseError`` of ``datason.integrations.service_client``) when it cannot read the schema.
 - ``launch`` binds 127.0.0.1, never creates a share link, turns Gradio's analytics and version check off
   (``analytics_enabled=False``) and uses system fonts (Gradio's default theme loads Google Fonts), so it
   makes no connection outside the machine besides the service's URL.
 
-Gradio and httpx (a Gradio dependency) are imported when the demo is built: ``pip install "datason[gradio]"``.
+Gradio is imported when the demo is built: ``pip install "datason[gradio]"``.
 """
 
 from __future__ import annotations
@@ -39,30 +42,20 @@ import html
 import signal
 import socket
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 from ..api import dumps, loads
 from ..config import get_api_config, get_default_config
 from ..errors import DatasonError
-from ..serving import TYPED_MEDIA_TYPE
 from .gradio import dataframe_value, json_value, read_upload
+from .service_client import FormField, ServiceClient, ServiceError, form_features, form_fields, request_features
 
 __all__ = ["DEFAULT_URL", "ServiceError", "build_demo", "launch"]
 
 DEFAULT_URL = "http://127.0.0.1:8000"
+REQUEST_PREFIX = "gradio-"  # the X-Request-ID of the demo's predictions: gradio- and 16 hex digits
 _INSTALL_HINT = 'Gradio is not installed: pip install "datason[gradio]"'
-_REF = "#/components/schemas/"
-
-
-class ServiceError(DatasonError):
-    """The service could not be reached, or answered an error; ``status`` is its HTTP status (None: no answer)."""
-
-    status: int | None = None
-
-    def _render(self) -> str:
-        text = super()._render()
-        return text[:-5] if text.endswith(" at $") else text
 
 
 def _gradio() -> Any:
@@ -73,132 +66,35 @@ def _gradio() -> Any:
     return gr
 
 
-# --- the service --------------------------------------------------------------------------------------------------
-
-
-class _Service:
-    """The datason service at ``url``: its OpenAPI document and ``POST /predict`` (typed answers)."""
-
-    def __init__(self, url: str, timeout: float) -> None:
-        import httpx
-
-        self.url = url.rstrip("/")
-        self.client = httpx.Client(base_url=self.url, timeout=timeout, trust_env=False)
-        self.httpx = httpx
-
-    def get_json(self, path: str) -> Any:
-        response = self._send("GET", path)
-        if response.status_code != 200:
-            raise self._refused(response)
-        try:
-            return loads(response.content, get_api_config())
-        except DatasonError as exc:
-            raise ServiceError(f"{self.url}{path} is not JSON ({exc.reason})") from None
-
-    def predict(self, features: Any) -> Any:
-        body = dumps({"features": features}, get_api_config())
-        headers = {"Content-Type": "application/json", "Accept": TYPED_MEDIA_TYPE}
-        response = self._send("POST", "/predict", content=body.encode("utf-8"), headers=headers)
-        if response.status_code != 200:
-            raise self._refused(response)
-        try:
-            return loads(response.content, get_default_config())
-        except DatasonError as exc:
-            raise ServiceError(f"the service's answer could not be decoded ({exc.reason})") from None
-
-    def _send(self, method: str, path: str, **options: Any) -> Any:
-        try:
-            return self.client.request(method, path, **options)
-        except self.httpx.TimeoutException:
-            raise ServiceError(f"the service at {self.url} did not answer in time") from None
-        except self.httpx.HTTPError as exc:
-            reason = str(exc) or type(exc).__name__
-            raise ServiceError(f"cannot reach the service at {self.url} ({reason})") from None
-
-    def _refused(self, response: Any) -> ServiceError:
-        try:
-            message = loads(response.content, get_api_config()).get("error")
-        except (DatasonError, AttributeError):
-            message = None
-        detail = f": {message}" if isinstance(message, str) else ""
-        error = ServiceError(f"the service answered {response.status_code}{detail}")
-        error.status = response.status_code
-        return error
-
-
-def _features_schema(document: Any) -> tuple[dict[str, Any], str]:
-    """The ``features`` schema of ``/predict`` (refs resolved) and the service's title from an OpenAPI document."""
-    if not isinstance(document, dict):
-        raise ServiceError("the service's /openapi.json is not an OpenAPI document")
-    components = document.get("components", {}).get("schemas", {})
-
-    def resolve(schema: Any) -> dict[str, Any]:
-        for _ in range(32):  # a chain of refs, never a loop
-            if not isinstance(schema, dict) or "$ref" not in schema:
-                break
-            ref = schema["$ref"]
-            name = ref[len(_REF) :] if isinstance(ref, str) and ref.startswith(_REF) else None
-            schema = components.get(name) if name else None
-        return schema if isinstance(schema, dict) else {}
-
-    try:
-        body = document["paths"]["/predict"]["post"]["requestBody"]["content"]["application/json"]["schema"]
-    except (KeyError, TypeError):
-        raise ServiceError("the service's /openapi.json has no POST /predict with a JSON body") from None
-    features = resolve(resolve(body).get("properties", {}).get("features", {}))
-    if features.get("type") == "object" and isinstance(features.get("properties"), dict):
-        features = {**features, "properties": {k: resolve(v) for k, v in features["properties"].items()}}
-    info = document.get("info", {})
-    title = " ".join(str(info[k]) for k in ("title", "version") if info.get(k)) or "datason service"
-    return features, title
-
-
 # --- the page -----------------------------------------------------------------------------------------------------
 
 
-def _field_kind(schema: Mapping[str, Any]) -> str:
-    kind = schema.get("type")
-    if isinstance(kind, list):  # ["number", "null"]
-        kind = next((k for k in kind if k != "null"), None)
-    if kind is None and isinstance(schema.get("anyOf"), list):  # pydantic's Optional[...]
-        kinds = [s.get("type") for s in schema["anyOf"] if isinstance(s, dict) and s.get("type") != "null"]
-        kind = kinds[0] if len(kinds) == 1 else None
-    if kind == "string" and isinstance(schema.get("enum"), list):
-        return "enum"
-    return kind if kind in ("number", "integer", "boolean", "string") else "json"
+def _title(document: Mapping[str, Any]) -> str:
+    info = document.get("info")
+    info = info if isinstance(info, dict) else {}
+    return " ".join(str(info[k]) for k in ("title", "version") if info.get(k)) or "datason service"
 
 
-def _initial(name: str, schema: Mapping[str, Any], example: Mapping[str, Any] | None) -> Any:
-    if example is not None and name in example:
-        return example[name]
-    if "default" in schema:
-        return schema["default"]
-    examples = schema.get("examples")
-    return examples[0] if isinstance(examples, list) and examples else None
+def _initial(field: FormField, example: Mapping[str, Any] | None) -> Any:
+    """What a field starts with: the ``example`` features' value, else the schema's default or first example."""
+    if example is not None and field.name in example:
+        return example[field.name]
+    return field.default
 
 
-def _field(gr: Any, name: str, schema: Mapping[str, Any], value: Any) -> tuple[Any, str]:
-    info = schema.get("description") if isinstance(schema.get("description"), str) else None
-    kind = _field_kind(schema)
-    if kind in ("number", "integer"):
-        component = gr.Number(label=name, info=info, value=value, precision=0 if kind == "integer" else None)
-    elif kind == "boolean":
-        component = gr.Checkbox(label=name, info=info, value=bool(value))
-    elif kind == "enum":
-        component = gr.Dropdown(label=name, info=info, choices=[str(c) for c in schema["enum"]], value=value)
-    elif kind == "string":
-        component = gr.Textbox(label=name, info=info, value=value)
-    else:
-        text = "" if value is None else dumps(value, get_api_config())
-        component = gr.Textbox(label=f"{name} (JSON)", info=info, value=text)
-    return component, kind
-
-
-def _unwrap(value: Any, names: Sequence[str]) -> Any:
-    """A whole request body ``{"features": ...}`` gives its features (unless the schema has a ``features`` field)."""
-    if isinstance(value, dict) and list(value) == ["features"] and "features" not in names:
-        return value["features"]
-    return value
+def _component(gr: Any, field: FormField, value: Any) -> Any:
+    info = field.description or None
+    if field.kind in ("number", "integer"):
+        return gr.Number(label=field.name, info=info, value=value, precision=0 if field.kind == "integer" else None)
+    if field.kind == "boolean":
+        return gr.Checkbox(label=field.name, info=info, value=bool(value))
+    if field.kind == "enum":
+        choices = [(str(option), option) for option in field.options]
+        return gr.Dropdown(label=field.name, info=info, choices=choices, value=value)
+    if field.kind == "string":
+        return gr.Textbox(label=field.name, info=info, value=value)
+    text = "" if value is None else dumps(value, get_api_config())
+    return gr.Textbox(label=f"{field.name} (JSON)", info=info, value=text)
 
 
 def _probabilities(prediction: Any, key: str | None) -> tuple[list[str], list[float]] | None:
@@ -230,19 +126,20 @@ def build_demo(
     service's). Raises ``ServiceError`` when ``/openapi.json`` cannot be read.
     """
     gr = _gradio()
-    service = _Service(url, timeout)
-    features, service_title = _features_schema(service.get_json("/openapi.json"))
-    props: dict[str, Any] = features.get("properties", {}) if features.get("type") == "object" else {}
-    names = list(props)
-    heading = title or f"{service_title} · Gradio demo"
+    service = ServiceClient(url, timeout=timeout, request_prefix=REQUEST_PREFIX)
+    document = service.openapi()
+    fields = form_fields(service.features_schema(document)) or []
+    heading = title or f"{_title(document)} · Gradio demo"
 
     def answer(value: Any) -> tuple[Any, ...]:
         try:
-            envelope = service.predict(_unwrap(value, names))
+            result = service.predict(request_features(value, fields), source="gradio")
         except ServiceError as exc:
             raise gr.Error(_html(str(exc)), print_exception=False) from None
-        prediction = envelope.get("prediction") if isinstance(envelope, dict) else envelope
-        probs = _probabilities(prediction, probabilities)
+        if not result.ok:
+            raise gr.Error(_html(f"the service answered {result.status}: {result.error}"), print_exception=False)
+        envelope = result.response
+        probs = _probabilities(result.prediction, probabilities)
         if probs is None:
             plot, table = None, None
         else:
@@ -261,19 +158,11 @@ def build_demo(
         return answer(value)
 
     def from_form(*values: Any) -> tuple[Any, ...]:
-        out: dict[str, Any] = {}
-        for (name, kind), value in zip(kinds, values, strict=True):
-            if value is None or (kind == "json" and not str(value).strip()):
-                continue  # left empty: the service names what is missing
-            if kind == "integer" and isinstance(value, float) and value.is_integer():
-                value = int(value)
-            elif kind == "json":
-                try:
-                    value = loads(value, get_default_config())
-                except DatasonError as exc:
-                    raise gr.Error(_html(f"{name}: {exc}"), print_exception=False) from None
-            out[name] = value
-        return answer(out)
+        try:  # an empty field is left out: the service names what is missing
+            features = form_features(fields, {f.name: v for f, v in zip(fields, values, strict=True)})
+        except DatasonError as exc:
+            raise gr.Error(_html(str(exc)), print_exception=False) from None
+        return answer(features)
 
     def from_file(file: Any) -> tuple[Any, ...]:
         try:
@@ -282,21 +171,16 @@ def build_demo(
             raise gr.Error(_html(str(exc)), print_exception=False) from None
         return answer(value)
 
-    skeleton = {name: _initial(name, schema, example) for name, schema in props.items()}
-    start = example if example is not None else (skeleton if props else None)
+    skeleton = {field.name: _initial(field, example) for field in fields}
+    start = example if example is not None else (skeleton if fields else None)
     start_text = "" if start is None else dumps(start, get_api_config(), indent=2)
-    kinds: list[tuple[str, str]] = []
     with gr.Blocks(title=heading, analytics_enabled=False) as demo:
         gr.Markdown(f"# {heading}\nA client of the datason service at `{service.url}` (`POST /predict`).")
         with gr.Row():
             with gr.Column(scale=1):
                 with gr.Tab("Form"):
-                    fields = []
-                    for name, schema in props.items():
-                        component, kind = _field(gr, name, schema, _initial(name, schema, example))
-                        fields.append(component)
-                        kinds.append((name, kind))
-                    if not props:
+                    inputs = [_component(gr, field, _initial(field, example)) for field in fields]
+                    if not fields:
                         gr.Markdown("The service's features are not an object of named fields: use the JSON tab.")
                     form_button = gr.Button("Predict", variant="primary", elem_id="predict-form")
                 with gr.Tab("JSON"):
@@ -315,7 +199,7 @@ def build_demo(
                 with gr.Accordion("typed response (datason's wire form, exact)", open=False):
                     typed = gr.JSON(label="typed response")
         outputs = [summary, plot, table, response, typed]
-        form_button.click(from_form, inputs=fields, outputs=outputs, api_name="predict_form")
+        form_button.click(from_form, inputs=inputs, outputs=outputs, api_name="predict_form")
         json_button.click(from_json, inputs=[text], outputs=outputs, api_name="predict_json")
         file_button.click(from_file, inputs=[upload], outputs=outputs, api_name="predict_file")
     return demo

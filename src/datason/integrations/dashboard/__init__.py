@@ -1,8 +1,9 @@
-"""The monitoring dashboard of a datason service (``datason dashboard``): a Streamlit page and its HTTP client.
+"""The monitoring dashboard of a datason service (``datason dashboard``): a Streamlit page.
 
-- ``datason.integrations.dashboard.client``: ``ServiceClient`` reads a running service's ``/health``,
-  ``/metrics`` (Prometheus text: counts, error rate, average and p95 latency from the histogram),
-  ``/openapi.json`` (the features schema, turned into form fields) and sends predictions with request ids.
+- its HTTP client is ``datason.integrations.service_client.ServiceClient`` (shared with the Gradio demo): it
+  reads a running service's ``/health``, ``/metrics`` (Prometheus text: counts, error rate, average and p95
+  latency from the histogram), ``/openapi.json`` (the features schema, turned into form fields) and sends
+  predictions with request ids.
 - ``datason.integrations.dashboard.page``: the Streamlit page (``PAGE`` is its file, what
   ``streamlit run`` runs).
 

@@ -9,8 +9,9 @@ runs). Everything shown is read from the service; the page keeps no counters of 
 - charts (plotly): latency over time (average and p95 of the requests answered between two refreshes; the
   first point is since the service started) and cumulative requests and errors;
 - predict: by JSON text (a request body ``{"features": ...}`` or the features alone, read by datason), by a
-  form generated from the features schema in ``/openapi.json`` (flat object schemas), or by an uploaded JSON
-  file (datason typed JSON is read typed); the response is shown as datason reads it back (the service is
+  form generated from the features schema in ``/openapi.json`` (an object of named fields; one that is not
+  a number, integer, string, boolean or enum is a JSON text box), or by an uploaded JSON file (datason typed
+  JSON is read typed); the response is shown as datason reads it back (the service is
   asked for its typed form), a failure as the service's own message (422: the rule and the field path);
 - recent predictions: time, request id (sent as ``X-Request-ID``, read back from the response), source,
   status, model version, round trip and result;
@@ -22,7 +23,8 @@ runs). Everything shown is read from the service; the page keeps no counters of 
   whole page is run once more, for the form its schema gives).
 
 ``render(urls, refresh=...)`` draws the page (tests drive it with Streamlit's ``AppTest``); ``main(argv)`` reads
-the options. Needs ``pip install "datason[dashboard]" prometheus-client``.
+the options. Every request goes through ``datason.integrations.service_client`` (the Gradio demo's client
+too). Needs ``pip install "datason[dashboard]" prometheus-client``.
 """
 
 from __future__ import annotations
@@ -33,14 +35,16 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from datason.integrations.dashboard.client import (
-    DashboardError,
+from datason.integrations.service_client import (
     FormField,
     MetricsSnapshot,
     PredictionResult,
     ServiceClient,
+    ServiceError,
     ServiceUnreachableError,
+    form_features,
     form_fields,
+    request_features,
 )
 from datason.integrations.streamlit import display_json, read_upload, show_dataframe, show_json
 
@@ -49,6 +53,7 @@ __all__ = ["DEFAULT_URL", "main", "render"]
 DEFAULT_URL = "http://127.0.0.1:8000"
 HISTORY = 240  # metric snapshots kept per service (8 minutes at the default refresh)
 RECENT = 50  # predictions kept in the table
+REQUEST_PREFIX = "dash-"  # the X-Request-ID of the page's predictions: dash- and 16 hex digits
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -72,8 +77,8 @@ def render(urls: Sequence[str], *, refresh: float | None = 2.0) -> None:
     state.setdefault("history", {})
     url = _choose_service(st, list(urls) or [DEFAULT_URL])
     try:
-        client = ServiceClient(url)
-    except DashboardError as exc:
+        client = ServiceClient(url, request_prefix=REQUEST_PREFIX)
+    except ServiceError as exc:
         st.error(str(exc))
         return
     st.title("datason model service")
@@ -100,7 +105,7 @@ def _choose_service(st: Any, urls: list[str]) -> str:
     for url in urls:
         try:
             health = ServiceClient(url, timeout=2.0).health()
-        except DashboardError:
+        except ServiceError:
             down.append(url)
             continue
         offers[url] = f"{health['model_id']} {health.get('model_version', '?')}"
@@ -130,7 +135,7 @@ def _draw_live(st: Any, client: ServiceClient) -> None:
     except ServiceUnreachableError as exc:
         st.error(f"Service unreachable: {exc}. The page retries on every refresh.")
         return
-    except DashboardError as exc:
+    except ServiceError as exc:
         st.error(f"The service at {client.url} answered unexpectedly: {exc}")
         return
     pending = st.session_state.get("schema_pending", set())
@@ -226,7 +231,7 @@ def _schema(st: Any, client: ServiceClient) -> tuple[bool, list[FormField] | Non
     if client.url not in cache:
         try:
             cache[client.url] = form_fields(client.features_schema())
-        except DashboardError as exc:
+        except ServiceError as exc:
             st.error(f"Cannot read the input schema: {exc}")
             if isinstance(exc, ServiceUnreachableError):  # the live section reruns the page once it answers
                 st.session_state.setdefault("schema_pending", set()).add(client.url)
@@ -250,7 +255,7 @@ def _draw_predict(st: Any, client: ServiceClient) -> None:
         if not answered:
             st.info("The form is built from the service's input schema, which could not be read.")
         elif fields is None:
-            st.info("The service's features schema is not a flat object of scalars: predict by JSON or a file.")
+            st.info("The service's features schema is not an object of named fields: predict by JSON or a file.")
         else:
             with st.form("predict_form"):
                 for field in fields:
@@ -277,6 +282,9 @@ def _field_input(st: Any, field: FormField) -> None:
         st.selectbox(label, list(field.options), key=key, help=help_text)
     elif field.kind == "string":
         st.text_input(label, value=str(field.example or ""), key=key, help=help_text)
+    elif field.kind == "json":
+        text = "" if field.example is None else json.dumps(field.example)
+        st.text_area(f"{label} (JSON)", value=text, key=key, help=help_text, height=80)
     else:
         integer = field.kind == "integer"
         st.number_input(
@@ -305,13 +313,13 @@ def _submit_json(url: str) -> None:
 def _submit_form(url: str, fields: Sequence[FormField]) -> None:
     import streamlit as st
 
-    features = {}
-    for field in fields:
-        value = st.session_state.get(f"field_{field.name}")
-        if value is None or (value == "" and not field.required):
-            continue
-        features[field.name] = value
-    _send(url, {"features": features}, "form")
+    values = {field.name: st.session_state.get(f"field_{field.name}") for field in fields}
+    try:
+        features = form_features(fields, values)
+    except ValueError as exc:
+        _record_problem(f"The form is not valid: {exc}")
+        return
+    _send(url, features, "form")
 
 
 def _submit_file(url: str) -> None:
@@ -333,10 +341,10 @@ def _send(url: str, body: Any, source: str) -> None:
     """Predict with ``body`` (a request body, or the features alone) and keep the outcome for the page."""
     import streamlit as st
 
-    features = body["features"] if isinstance(body, dict) and "features" in body else body
+    features = body if source == "form" else request_features(body, st.session_state.get("schemas", {}).get(url))
     try:
-        result = ServiceClient(url).predict(features, source=source)
-    except DashboardError as exc:
+        result = ServiceClient(url, request_prefix=REQUEST_PREFIX).predict(features, source=source)
+    except ServiceError as exc:
         _record_problem(f"The prediction was not sent: {exc}")
         return
     st.session_state["last"] = result
