@@ -1,11 +1,14 @@
-"""The ``datason`` command: ``datason serve MODULE:ATTR`` serves a predict function with uvicorn.
+"""The ``datason`` command and its subcommands.
 
-Every ``ServingConfig`` field is an option (``--rate-limit``...) whose default comes from its
-``DATASON_SERVING_*`` variable; options win over variables. Request logs (one JSON line each) go to
-stderr at ``--log-level``.
-
-``datason gradio --url URL`` serves a Gradio demo page (on 127.0.0.1) that is a client of a running datason
-service (``datason.integrations.gradio_demo``).
+- ``datason serve MODULE:ATTR`` serves a predict function with uvicorn. Every ``ServingConfig`` field is an
+  option (``--rate-limit``...) whose default comes from its ``DATASON_SERVING_*`` variable; options win over
+  variables. Request logs (one JSON line each) go to stderr at ``--log-level``; ``--ssl-*`` serve HTTPS.
+- ``datason keys create|list|revoke|tier`` manages the API key file of the access control
+  (``datason.serving.auth``): a key is printed once, only its salted hash is kept.
+- ``datason dashboard --url URL`` runs the Streamlit monitoring page of a running service
+  (``datason.integrations.dashboard``).
+- ``datason gradio --url URL`` serves a Gradio demo page (on 127.0.0.1) that is a client of a running datason
+  service (``datason.integrations.gradio_demo``).
 """
 
 from __future__ import annotations
@@ -250,7 +253,7 @@ def _add_dashboard_parser(commands: Any) -> None:
             "Run the Streamlit dashboard of a datason service: metrics, latency and request charts, predictions "
             "by JSON, form or file, recent predictions. It reads the service's /health, /metrics and "
             "/openapi.json. Several --url options (one service per model version) add a version selector. "
-            'Needs pip install "datason[dashboard]" prometheus-client.'
+            'Needs pip install "datason[dashboard]".'
         ),
     )
     dashboard.add_argument(

@@ -12,4 +12,9 @@ is), so ``import datason`` never needs it: install it beside datason (``pip inst
 - ``datason.integrations.seldon``: a Seldon Core v1 component.
 - ``datason.integrations.mlserver``: an MLServer runtime and codec (Seldon Core 2).
 - ``datason.integrations.litserve``: a LitServe ``LitAPI`` base.
+- ``datason.integrations.streamlit``: ML values in ``st.json`` / ``st.dataframe`` as they are; typed uploads.
+- ``datason.integrations.dashboard``: the Streamlit monitoring page of a running service (``datason dashboard``).
+- ``datason.integrations.gradio``: ML values in ``gr.JSON`` / ``gr.DataFrame`` as they are; typed uploads.
+- ``datason.integrations.gradio_demo``: a Gradio demo page of a running service (``datason gradio``).
+- ``datason.integrations.service_client``: the small HTTP client of a running service both pages use.
 """

@@ -34,7 +34,7 @@ Errors are ``ServiceError`` (a datason ``ValueError``; one line, ``status`` the 
 answered): ``ServiceUnreachableError`` when nothing answers at the URL (refused, timed out, not HTTP, not an
 http(s) URL), ``ServiceResponseError`` when the answer is not what a datason service answers (an error
 status on a read, not JSON, no prediction). ``prometheus_client`` is imported by ``metrics()`` only
-(``pip install "datason[dashboard]" prometheus-client``).
+(``pip install "datason[dashboard]"``).
 """
 
 from __future__ import annotations
@@ -214,9 +214,7 @@ class ServiceClient:
         try:
             from prometheus_client.parser import text_string_to_metric_families
         except ImportError as exc:  # pragma: no cover - depends on the environment
-            raise ImportError(
-                'reading /metrics needs prometheus_client: pip install "datason[dashboard]" prometheus-client'
-            ) from exc
+            raise ImportError('reading /metrics needs prometheus_client: pip install "datason[dashboard]"') from exc
         raw = self._read("/metrics")
         try:
             families = list(text_string_to_metric_families(raw.decode("utf-8")))

@@ -7,7 +7,7 @@
 - ``datason.integrations.dashboard.page``: the Streamlit page (``PAGE`` is its file, what
   ``streamlit run`` runs).
 
-``pip install "datason[dashboard]" prometheus-client``; docs/integrations/streamlit.md shows the page.
+``pip install "datason[dashboard]"``; docs/integrations/streamlit.md shows the page.
 """
 
 from __future__ import annotations

@@ -24,7 +24,7 @@ runs). Everything shown is read from the service; the page keeps no counters of 
 
 ``render(urls, refresh=...)`` draws the page (tests drive it with Streamlit's ``AppTest``); ``main(argv)`` reads
 the options. Every request goes through ``datason.integrations.service_client`` (the Gradio demo's client
-too). Needs ``pip install "datason[dashboard]" prometheus-client``.
+too). Needs ``pip install "datason[dashboard]"``.
 """
 
 from __future__ import annotations
