@@ -46,6 +46,13 @@ class Serve:
         self.stop()
         raise AssertionError(f"datason serve did not start:\n{self.log()[-3000:]}")
 
+    def wait_workers(self, n: int, timeout: float = 60.0) -> None:
+        """Until ``n`` workers have finished their start-up (uvicorn logs one line each)."""
+        deadline = time.monotonic() + timeout
+        while self.log().count("Application startup complete") < n:
+            assert time.monotonic() < deadline, f"{n} workers did not start:\n{self.log()[-3000:]}"
+            time.sleep(0.1)
+
     def _wait_ready(self, timeout: float = 60.0) -> bool:
         assert self.proc is not None
         deadline = time.monotonic() + timeout
