@@ -109,6 +109,11 @@ bench-protocols: $(STAMP) $(FRAMEWORKS_STAMP) $(MLSERVER_STAMP)
 bench-shapes: $(STAMP)
 	$(BIN)/python benchmarks/shapes.py --output docs/benchmarks.md
 
+# --workers 1 vs 2 and rate limits in memory vs Redis (docs/benchmarks.md, workers block).
+.PHONY: bench-workers
+bench-workers: $(STAMP) $(TOOLS)
+	flock /tmp/datason-bench.lock $(BIN)/python benchmarks/workers.py --output docs/benchmarks.md
+
 # The long fuzz campaign (the short one runs inside `make test`); see fuzz/README.md.
 FUZZ_SECONDS ?= 600
 fuzz: $(STAMP)

@@ -3,6 +3,8 @@
 - ``datason serve MODULE:ATTR`` serves a predict function with uvicorn. Every ``ServingConfig`` field is an
   option (``--rate-limit``...) whose default comes from its ``DATASON_SERVING_*`` variable; options win over
   variables. Request logs (one JSON line each) go to stderr at ``--log-level``; ``--ssl-*`` serve HTTPS.
+  ``--workers N`` runs N processes behind the port (uvicorn's supervisor; each builds the service again with
+  ``worker_app``, metrics in prometheus-client's multiprocess mode); ``--redis-url`` shares limits and cache.
 - ``datason keys create|list|revoke|tier`` manages the API key file of the access control
   (``datason.serving.auth``): a key is printed once, only its salted hash is kept.
 - ``datason dashboard --url URL`` runs the Streamlit monitoring page of a running service
