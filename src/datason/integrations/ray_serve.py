@@ -29,7 +29,8 @@ toolkit's. Ray's options are passed through as Ray names them today. What each R
   deployment (``datason_replica_health`` / ``datason_replica_metrics``), so either describes the deployment
   as a whole whichever replica answers. ``/health`` sums the counts (``replicas``, ``replicas_unreachable``
   and each replica's own health under ``replica_health``); ``/metrics`` is every replica's toolkit registry
-  with a ``replica`` label (the Ray replica id). ``/ready`` stays the answering replica's.
+  with a ``replica`` label (the Ray replica id); with ``metrics_auth`` it needs the ``metrics`` scope, as
+  ``datason serve``'s does. ``/ready`` stays the answering replica's.
 - ``@serve.batch``: with ``batching="ray"``, predict (given lists, as with the toolkit's batching) is wrapped in
   ``serve.batch(max_batch_size=config.batch_max_size, batch_wait_timeout_s=config.batch_max_wait_ms / 1000)``
   instead of the toolkit's micro-batcher.
@@ -50,7 +51,7 @@ from typing import TYPE_CHECKING, Any, Literal, NamedTuple, overload
 import orjson
 
 from ..serving import ModelService, ServingApp, ServingConfig
-from ..serving.errors import utc_timestamp
+from ..serving.errors import ServingError, utc_timestamp
 from ..serving.requestlog import request_id
 
 if TYPE_CHECKING:
@@ -422,6 +423,8 @@ class _ReplicaApp:
             if root and path.startswith(root):
                 path = path[len(root) :]
             if path == "/health" or path == "/metrics":
+                if path == "/metrics" and not await self._metrics_admitted(scope, send):
+                    return
                 await self._answer_deployment(path, incoming, send)
                 return
         if incoming is None or not self._proxy_echoes_id:
@@ -434,6 +437,25 @@ class _ReplicaApp:
             await send(message)
 
         await self.app(scope, receive, send_once)
+
+    async def _metrics_admitted(self, scope: Scope, send: Send) -> bool:
+        """With ``metrics_auth``, the caller of ``/metrics`` needs the ``metrics`` scope (else its 401/403 is sent)."""
+        service: ModelService = self.app.service
+        if service.auth is None or not service.config.metrics_auth:
+            return True
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        peer = scope.get("client")
+        client = peer[0] if peer else None
+        try:
+            service.admit(headers, client, "metrics")
+        except ServingError as exc:
+            refused = service.error_response(exc, headers=headers, client=client, method="GET", path="/metrics")
+            raw = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in refused.headers]
+            raw.append((b"content-length", str(len(refused.body)).encode()))
+            await send({"type": "http.response.start", "status": refused.status, "headers": raw})
+            await send({"type": "http.response.body", "body": refused.body})
+            return False
+        return True
 
     async def _answer_deployment(self, path: str, incoming: bytes | None, send: Send) -> None:
         text = incoming.decode("latin-1") if incoming is not None else None
