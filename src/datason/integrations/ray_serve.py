@@ -51,7 +51,7 @@ from typing import TYPE_CHECKING, Any, Literal, NamedTuple, overload
 import orjson
 
 from ..serving import ModelService, ServingApp, ServingConfig
-from ..serving.errors import ServingError, utc_timestamp
+from ..serving.errors import utc_timestamp
 from ..serving.requestlog import request_id
 
 if TYPE_CHECKING:
@@ -441,21 +441,16 @@ class _ReplicaApp:
     async def _metrics_admitted(self, scope: Scope, send: Send) -> bool:
         """With ``metrics_auth``, the caller of ``/metrics`` needs the ``metrics`` scope (else its 401/403 is sent)."""
         service: ModelService = self.app.service
-        if service.auth is None or not service.config.metrics_auth:
-            return True
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         peer = scope.get("client")
-        client = peer[0] if peer else None
-        try:
-            service.admit(headers, client, "metrics")
-        except ServingError as exc:
-            refused = service.error_response(exc, headers=headers, client=client, method="GET", path="/metrics")
-            raw = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in refused.headers]
-            raw.append((b"content-length", str(len(refused.body)).encode()))
-            await send({"type": "http.response.start", "status": refused.status, "headers": raw})
-            await send({"type": "http.response.body", "body": refused.body})
-            return False
-        return True
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+        refused = service.refuse_metrics(headers, peer[0] if peer else None)
+        if refused is None:
+            return True
+        raw = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in refused.headers]
+        raw.append((b"content-length", str(len(refused.body)).encode()))
+        await send({"type": "http.response.start", "status": refused.status, "headers": raw})
+        await send({"type": "http.response.body", "body": refused.body})
+        return False
 
     async def _answer_deployment(self, path: str, incoming: bytes | None, send: Send) -> None:
         text = incoming.decode("latin-1") if incoming is not None else None

@@ -305,6 +305,20 @@ class ModelService:
             raise ValueError("authentication is off for this service (no api_keys, no jwt_key_file)")
         return self.auth.admit(headers, client_identity(headers, self._anon_header, client), scope)
 
+    def refuse_metrics(
+        self, headers: Mapping[str, str], client: str | None, path: str = "/metrics"
+    ) -> ServingResponse | None:
+        """For ``/metrics`` answered outside ``ServingApp`` (Ray's deployment-wide one, LitServe's): with
+        ``metrics_auth``, the 401/403/429 for a caller without the ``metrics`` scope; None when it may read them."""
+        if self.auth is None or not self.config.metrics_auth:
+            return None
+        lower = {k.lower(): v for k, v in headers.items()}
+        try:
+            self.admit(lower, client, "metrics")
+        except ServingError as exc:
+            return self.error_response(exc, headers=lower, client=client, method="GET", path=path)
+        return None
+
     def _who(self, headers: Mapping[str, str], client: str | None, principal: Principal | None) -> str:
         """The client id of logs: the principal's name, else the client header's hash or the peer address."""
         if principal is not None:
