@@ -10,12 +10,12 @@
   (one draw per request, seedable: ``ModelSet(seed=...)``), so each request is independent and the observed
   split is binomial around the weights.
 - **Shadow traffic**: after the primary's answer has been sent, a copy of the request (each one with
-  probability ``shadow_fraction``) goes to the shadow version in a background task. Its answer is compared
-  with the primary's (the protocol's body without the fields that always differ: request id, timestamps,
-  model version, processing time), counted in ``ml_shadow_comparisons_total{outcome=match|differ|error|
-  dropped}`` and logged as a JSON line (``datason.serving.shadow``); it never reaches the client, and a
-  shadow that fails or is slow changes nothing for it. At most ``MAX_PENDING_SHADOWS`` run at once; beyond,
-  copies are dropped (and counted).
+  probability ``shadow_fraction``; not those the primary refused with a 4xx) goes to the shadow version in a
+  background task. Its answer is compared with the primary's (the protocol's body without the fields that
+  always differ: request id, timestamps, model version, processing time), counted in
+  ``ml_shadow_comparisons_total{outcome=match|differ|error|dropped}`` and logged as a JSON line
+  (``datason.serving.shadow``); it never reaches the client, and a shadow that fails or is slow changes
+  nothing for it. At most ``MAX_PENDING_SHADOWS`` run at once; beyond, copies are dropped (and counted).
 - ``ModelSet.from_file(path)``: a TOML (or ``.json``) file naming models, versions, targets, weights and
   shadows; ``reload()`` applies its weights and shadows again when the file changed (``datason serve`` calls it
   on SIGHUP). Adding or removing models or versions needs a restart: such a reload is refused and logged.

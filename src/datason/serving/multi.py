@@ -141,7 +141,7 @@ class _SetEndpoint:
             response.headers.append(("connection", "close"))
         response.headers.append(("x-model-version", service.config.model_version))
         await _send(send, response, self.extra)
-        if isinstance(body, bytes) and response.status != 429:  # a request refused by the limits is not copied
+        if isinstance(body, bytes) and not 400 <= response.status < 500:  # a refused request (4xx) is not copied
             shadow = models.shadow_of(service)
             if shadow is not None:
                 models.start_shadow(shadow, service, response, body, headers, client, protocol, path, principal)
