@@ -79,6 +79,11 @@ _DOCS: dict[str, str] = {
         "datason config for requests and responses (env: a preset name: api, ml, strict...); "
         "None: api, keys in predict's order."
     ),
+    # model versions and traffic (issue 18)
+    "admin_without_auth": (
+        "Answer the admin routes (`/admin/models/{name}/traffic`) with authentication off; else they need "
+        "the `admin` scope (403 without authentication)."
+    ),
 }
 
 
@@ -116,6 +121,8 @@ class ServingConfig:
     cors_origins: tuple[str, ...] = ()
     security_headers: bool = True
     datason_config: SerializationConfig | None = None
+    # -- model versions and traffic (issue 18: several models and versions, datason.serving.models) --
+    admin_without_auth: bool = False
 
     def __post_init__(self) -> None:
         for name in ("max_body_bytes", "max_depth", "max_features", "batch_max_size", "min_requests_for_health"):
