@@ -3,6 +3,9 @@
 - ``datason serve MODULE:ATTR`` serves a predict function with uvicorn. Every ``ServingConfig`` field is an
   option (``--rate-limit``...) whose default comes from its ``DATASON_SERVING_*`` variable; options win over
   variables. Request logs (one JSON line each) go to stderr at ``--log-level``; ``--ssl-*`` serve HTTPS.
+  ``--model NAME[:VERSION]=MODULE:ATTR`` (repeatable) or ``--models-file FILE`` serve several models and
+  versions (``datason.serving.models``), with ``--traffic`` weights and ``--shadow`` copies; SIGHUP re-reads
+  the models file (and the key store).
   ``--workers N`` runs N processes behind the port (uvicorn's supervisor; each builds the service again with
   ``worker_app``, metrics in prometheus-client's multiprocess mode); ``--redis-url`` shares limits and cache.
 - ``datason keys create|list|revoke|tier`` manages the API key file of the access control
@@ -55,7 +58,12 @@ def build_parser() -> argparse.ArgumentParser:
             "DATASON_SERVING_* environment variables, then to the built-in defaults shown."
         ),
     )
-    serve.add_argument("target", metavar="MODULE:ATTR", help="the predict function or ModelService to serve")
+    serve.add_argument(
+        "target",
+        metavar="MODULE:ATTR",
+        nargs="*",
+        help="the predict function or ModelService to serve (one; name several with --model or --models-file)",
+    )
     server = serve.add_argument_group("server")
     host_help = f"interface to bind (env {_HOST_ENV}; default 127.0.0.1)"
     server.add_argument("--host", default=os.environ.get(_HOST_ENV, "127.0.0.1"), help=host_help)
@@ -95,6 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="features schema: a JSON Schema file (.json) or MODULE:ATTR naming a pydantic model or schema dict",
     )
+    _add_models_options(serve)
     tls = serve.add_argument_group("HTTPS (uvicorn's TLS)")
     for option, text in (
         ("certfile", "serve HTTPS with this PEM certificate (chain)"),
@@ -124,6 +133,114 @@ def build_parser() -> argparse.ArgumentParser:
     _add_dashboard_parser(commands)
     _add_keys_parser(commands)
     return parser
+
+
+def _add_models_options(serve: Any) -> None:
+    """``datason serve``'s options for several models and versions (``datason.serving.models``)."""
+    group = serve.add_argument_group(
+        "several models and versions",
+        "Give --model (repeatable) or --models-file to serve several models, or versions of a model, from one "
+        "service: /v2/models/NAME/versions/V/infer, the X-Model-Name and X-Model-Version headers, traffic "
+        "weights (--traffic), shadow copies (--shadow), PUT /admin/models/NAME/traffic, a reload on SIGHUP.",
+    )
+    group.add_argument(
+        "--model",
+        action="append",
+        default=[],
+        metavar="NAME[:VERSION]=MODULE:ATTR",
+        help="serve MODULE:ATTR as VERSION (default --model-version) of model NAME (repeatable); the first "
+        "version given of a model gets its traffic until --traffic says otherwise",
+    )
+    group.add_argument(
+        "--models-file",
+        default=None,
+        metavar="FILE",
+        help="a TOML (or .json) file of models, versions, targets, weights and shadows (docs/serving.md); "
+        "re-read on SIGHUP: changed weights and shadows apply without a restart",
+    )
+    group.add_argument(
+        "--traffic",
+        action="append",
+        default=[],
+        metavar="NAME=VERSION:WEIGHT,...",
+        help="weights of a model's versions, e.g. iris=1:90,2:10 (repeatable, one per model)",
+    )
+    group.add_argument(
+        "--shadow",
+        action="append",
+        default=[],
+        metavar="NAME=VERSION[@FRACTION]",
+        help="send a copy of model NAME's requests (all, or FRACTION of them) to VERSION: logged, compared, "
+        "never returned",
+    )
+
+
+def _models(args: argparse.Namespace, config: Any, schema: Any) -> Any:
+    """The ``ModelSet`` of ``--model``/``--models-file``/``--traffic``/``--shadow`` and the targets, or None
+    when one target is served alone."""
+    from .serving import ModelService
+    from .serving.models import ModelSet, TrafficPolicy
+
+    several = args.model or args.models_file or args.traffic or args.shadow
+    if not several:
+        if len(args.target) != 1:
+            raise ValueError(
+                "give one MODULE:ATTR, or name several with --model NAME[:VERSION]=MODULE:ATTR or --models-file"
+            )
+        return None
+    if len(args.target) > 1:
+        raise ValueError("several targets: name each with --model NAME[:VERSION]=MODULE:ATTR")
+
+    def load(spec: str) -> Any:
+        return load_target(spec, args.app_dir)
+
+    if args.models_file:
+        models = ModelSet.from_file(args.models_file, load=load, config=config, schema=schema)
+    else:
+        models = ModelSet()
+    entries = [(config.model_id, config.model_version, t) for t in args.target]
+    for text in args.model:
+        label, sep, target = text.partition("=")
+        name, _, version = label.partition(":")
+        if not sep or not name or not target:
+            raise ValueError(f"--model expects NAME[:VERSION]=MODULE:ATTR, got {text!r}")
+        entries.append((name, version or config.model_version, target))
+    for name, version, target in entries:
+        obj = load(target)
+        if isinstance(obj, ModelService):
+            raise ValueError(f"{target} is a ModelService: serve it alone, or give --model a predict function")
+        if not callable(obj):
+            raise ValueError(f"{target} is neither a predict function nor a ModelService")
+        models.add(ModelService(obj, config=config.replace(model_id=name, model_version=version), schema=schema))
+    for text in args.traffic:
+        name, sep, spec = text.partition("=")
+        weights: dict[str, float] = {}
+        for part in spec.split(","):
+            version, colon, weight = part.rpartition(":")
+            try:
+                weights[version] = float(weight)
+            except ValueError:
+                raise ValueError(f"--traffic expects NAME=VERSION:WEIGHT,..., got {text!r}") from None
+            if not colon or not version:
+                raise ValueError(f"--traffic expects NAME=VERSION:WEIGHT,..., got {text!r}")
+        if not sep:
+            raise ValueError(f"--traffic expects NAME=VERSION:WEIGHT,..., got {text!r}")
+        old = models.traffic(name) if name in models.names else None
+        shadow = (old.shadow, old.shadow_fraction) if old is not None else (None, 1.0)
+        models.set_traffic(name, TrafficPolicy(weights, *shadow))
+    for text in args.shadow:
+        name, sep, spec = text.partition("=")
+        version, at, fraction = spec.partition("@")
+        if not sep or not version:
+            raise ValueError(f"--shadow expects NAME=VERSION[@FRACTION], got {text!r}")
+        try:
+            share = float(fraction) if at else 1.0
+        except ValueError:
+            raise ValueError(f"--shadow expects NAME=VERSION[@FRACTION], got {text!r}") from None
+        if name not in models.names:
+            raise ValueError(f"--shadow: no model {name!r}")
+        models.set_traffic(name, TrafficPolicy(models.traffic(name).weights, version, share))
+    return models
 
 
 def _add_gradio_parser(commands: Any) -> None:
@@ -202,16 +319,19 @@ def _build_app(args: argparse.Namespace) -> Any:
     """The ``ServingApp`` the options describe (what each worker of ``--workers N`` builds again)."""
     from .serving import ModelService, ServingApp, ServingConfig, create_app
 
-    target = load_target(args.target, args.app_dir)
     overrides = _overrides(args)
+    schema = _load_schema(args.schema, args.app_dir) if args.schema else None
+    models = _models(args, ServingConfig.from_env(**overrides), schema)
+    if models is not None:
+        return create_app(models)
+    target = load_target(args.target[0], args.app_dir)
     if isinstance(target, ServingApp | ModelService):
         if overrides or args.schema:
             raise ValueError("MODULE:ATTR is already a ModelService: configure it in code, not with options")
         return target if isinstance(target, ServingApp) else create_app(target)
     if callable(target):
-        schema = _load_schema(args.schema, args.app_dir) if args.schema else None
         return create_app(target, config=ServingConfig.from_env(**overrides), schema=schema)
-    raise ValueError(f"{args.target} is neither a predict function nor a ModelService")
+    raise ValueError(f"{args.target[0]} is neither a predict function nor a ModelService")
 
 
 def serve(args: argparse.Namespace) -> int:
@@ -225,8 +345,17 @@ def serve(args: argparse.Namespace) -> int:
         return _serve_workers(args)
     _configure_logging(args.log_level)
     auth = app.service.auth
-    if auth is not None and hasattr(signal, "SIGHUP"):  # rotate keys without a restart: kill -HUP <pid>
-        signal.signal(signal.SIGHUP, lambda *_: auth.request_reload())
+    if hasattr(signal, "SIGHUP") and (auth is not None or app.models is not None):
+        # rotate keys, apply a changed models file, without a restart: kill -HUP <pid>
+        set_ = app.models
+
+        def reload(*_: Any) -> None:
+            if auth is not None:
+                auth.request_reload()
+            if set_ is not None:
+                set_.reload()
+
+        signal.signal(signal.SIGHUP, reload)
     uvicorn.run(app, **_uvicorn_options(args))
     return 0
 

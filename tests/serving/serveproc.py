@@ -34,7 +34,8 @@ class Serve:
         env.update(self.env)
         for _ in range(3):  # a probed free port can be taken before uvicorn binds it
             self.port = free_port()
-            cmd = [sys.executable, "-m", "datason.cli", "serve", self.target, "--port", str(self.port), *self.options]
+            target = [self.target] if self.target else []  # none: --model options name the models
+            cmd = [sys.executable, "-m", "datason.cli", "serve", *target, "--port", str(self.port), *self.options]
             with self.log_path.open("wb") as log:
                 self.proc = subprocess.Popen(
                     cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True

@@ -131,3 +131,25 @@ def test_workers_option() -> None:
     args = cli.build_parser().parse_args(["serve", "m:f", "--workers", "3"])
     assert args.workers == 3
     assert cli.main(["serve", "tests.serving.apps.pids:predict", "--workers", "0"]) == 2
+
+
+def test_versions_behind_workers_keep_their_labels_and_counts(tmp_path: pathlib.Path) -> None:
+    """Two versions of a model (``--model``) in each of two workers: counts by ``model_version``, summed."""
+    options = ["--workers", "2", "--model-id", "m", "--model", f"m:1={APP}", "--model", f"m:2={APP}"]
+    server = Serve(tmp_path, "", *options).start()
+    server.wait_workers(2)
+    try:
+        one = _send(server, [[i] for i in range(20)], **{"X-Model-Version": "1"})
+        two = _send(server, [[i] for i in range(12)], **{"X-Model-Version": "2"})
+        assert [s for s, _ in one + two] == [200] * 32
+        assert {b["model_version"] for _, b in one} == {"1"} and {b["model_version"] for _, b in two} == {"2"}
+        for _ in range(4):
+            text = server.metrics()
+            for version, n in (("1", 20), ("2", 12)):
+                labels = {"model_id": "m", "model_version": version, "protocol": "datason"}
+                assert _value(text, "ml_prediction_requests_total", status="success", **labels) == n
+                assert _value(text, "ml_prediction_latency_seconds_count", **labels) == n
+            health = server.health()
+            assert {h["model_version"]: h["total_requests"] for h in health["models"]} == {"1": 20, "2": 12}
+    finally:
+        _stop(server)

@@ -414,3 +414,41 @@ def test_form_features_and_request_features() -> None:
     own = [FormField(name="features", kind="json", required=True, example=None)]
     assert request_features({"features": [1]}, own) == {"features": [1]}  # the schema has a field of that name
     assert json.loads(json.dumps(request_features({"features": None}))) is None
+
+
+# --- a service with access control on ----------------------------------------------------------------------------
+def test_the_api_key_reaches_a_service_with_access_control(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A key given, or taken from DATASON_API_KEY, is sent on every call; without one the service says 401."""
+    from datason.serving import ServingConfig, create_app
+    from datason.serving.auth import KeyStore
+
+    store = KeyStore()
+    key = store.create("dashboard", scopes=("predict", "metrics"), iterations=1_000)
+    config = ServingConfig(
+        model_id="locked", model_version="1", api_keys=json.dumps(store.document()), metrics_auth=True
+    )
+    service = InProcessService(create_app(lambda features: {"sum": sum(features.values())}, config=config))
+    try:
+        monkeypatch.delenv("DATASON_API_KEY", raising=False)
+        anonymous = ServiceClient(service.url)
+        with pytest.raises(ServiceResponseError) as refused:
+            anonymous.metrics()
+        assert refused.value.status == 401
+        assert "authentication required" in str(refused.value) and key not in str(refused.value)
+        answer = anonymous.predict({"a": 1, "b": 2})
+        assert answer.status == 401 and not answer.ok and answer.error == "authentication required"
+
+        for client in (ServiceClient(service.url, api_key=key), _client_from_env(monkeypatch, service.url, key)):
+            assert client.health()["model_id"] == "locked"
+            result = client.predict({"a": 1, "b": 2})
+            assert result.ok and result.prediction == {"sum": 3}
+            assert client.metrics().total >= 1
+        wrong = ServiceClient(service.url, api_key=key[:-2] + "xx")
+        assert wrong.predict({"a": 1}).status == 401
+    finally:
+        service.stop()
+
+
+def _client_from_env(monkeypatch: pytest.MonkeyPatch, url: str, key: str) -> ServiceClient:
+    monkeypatch.setenv("DATASON_API_KEY", key)
+    return ServiceClient(url)

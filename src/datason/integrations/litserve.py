@@ -38,7 +38,8 @@ On the wire (the toolkit's ``/predict``): a request with ``Accept: application/v
 DataFrames with index, zones and categories, datetimes, UUIDs, Decimals: ``datason.loads`` rebuilds them
 exactly); any other client plain strict JSON (NaN as null, float32 with its own shortest digits, UUIDs and
 Decimals as strings). Counts (``/metrics``, ``/ready``, rate limits, the cache) are per LitServe API server
-process; ``/metrics`` samples carry an ``api_server`` label (LitServe's index of the process that answered).
+process; ``/metrics`` samples carry an ``api_server`` label (LitServe's index of the process that answered)
+and, with ``metrics_auth``, need the ``metrics`` scope as ``datason serve``'s do.
 
 LitServe is imported when ``DatasonLitAPI`` is first used: ``pip install litserve`` (0.2).
 """
@@ -276,6 +277,9 @@ def _build_classes() -> dict[str, Any]:
             from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
             assert self.service is not None
+            refused = self.service.refuse_metrics(request.headers, request.client.host if request.client else None)
+            if refused is not None:
+                return Response(refused.body, status_code=refused.status, headers=dict(refused.headers))
             labels = {"api_server": str(self.response_queue_id or 0)}
             text = generate_latest(_Labelled(self.service.registry, labels))
             rid = request_id(request.headers.get("x-request-id"))

@@ -29,7 +29,8 @@ toolkit's. Ray's options are passed through as Ray names them today. What each R
   deployment (``datason_replica_health`` / ``datason_replica_metrics``), so either describes the deployment
   as a whole whichever replica answers. ``/health`` sums the counts (``replicas``, ``replicas_unreachable``
   and each replica's own health under ``replica_health``); ``/metrics`` is every replica's toolkit registry
-  with a ``replica`` label (the Ray replica id). ``/ready`` stays the answering replica's.
+  with a ``replica`` label (the Ray replica id); with ``metrics_auth`` it needs the ``metrics`` scope, as
+  ``datason serve``'s does. ``/ready`` stays the answering replica's.
 - ``@serve.batch``: with ``batching="ray"``, predict (given lists, as with the toolkit's batching) is wrapped in
   ``serve.batch(max_batch_size=config.batch_max_size, batch_wait_timeout_s=config.batch_max_wait_ms / 1000)``
   instead of the toolkit's micro-batcher.
@@ -422,6 +423,8 @@ class _ReplicaApp:
             if root and path.startswith(root):
                 path = path[len(root) :]
             if path == "/health" or path == "/metrics":
+                if path == "/metrics" and not await self._metrics_admitted(scope, send):
+                    return
                 await self._answer_deployment(path, incoming, send)
                 return
         if incoming is None or not self._proxy_echoes_id:
@@ -434,6 +437,20 @@ class _ReplicaApp:
             await send(message)
 
         await self.app(scope, receive, send_once)
+
+    async def _metrics_admitted(self, scope: Scope, send: Send) -> bool:
+        """With ``metrics_auth``, the caller of ``/metrics`` needs the ``metrics`` scope (else its 401/403 is sent)."""
+        service: ModelService = self.app.service
+        peer = scope.get("client")
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+        refused = service.refuse_metrics(headers, peer[0] if peer else None)
+        if refused is None:
+            return True
+        raw = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in refused.headers]
+        raw.append((b"content-length", str(len(refused.body)).encode()))
+        await send({"type": "http.response.start", "status": refused.status, "headers": raw})
+        await send({"type": "http.response.body", "body": refused.body})
+        return False
 
     async def _answer_deployment(self, path: str, incoming: bytes | None, send: Send) -> None:
         text = incoming.decode("latin-1") if incoming is not None else None

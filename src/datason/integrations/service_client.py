@@ -1,8 +1,11 @@
 """A small HTTP client of a running datason service, shared by the dashboard and the Gradio demo.
 
-``ServiceClient(url, timeout=..., request_prefix=...)``: one HTTP request per call, through the standard
-library's ``urllib``, straight to ``url`` (proxy variables are not used: the client talks to the service and
-nothing else). What each call reads:
+``ServiceClient(url, timeout=..., request_prefix=..., api_key=...)``: one HTTP request per call, through the
+standard library's ``urllib``, straight to ``url`` (proxy variables are not used: the client talks to the service
+and nothing else). A service with access control on (``datason serve --api-keys``) needs a key: ``api_key``, or
+the ``DATASON_API_KEY`` environment variable (how ``datason dashboard`` and ``datason gradio`` get one, so it never
+shows on a command line), sent as ``X-API-Key`` on every request (``/metrics`` with ``--metrics-auth`` needs the
+key's ``metrics`` scope too). What each call reads:
 
 - ``health()``: ``GET /health`` as a dict (status, model id and version, counts, uptime).
 - ``metrics()``: ``GET /metrics`` parsed by ``prometheus_client.parser`` into a ``MetricsSnapshot``: the
@@ -43,6 +46,7 @@ import dataclasses
 import datetime as dt
 import json
 import math
+import os
 import socket
 import time
 import urllib.error
@@ -70,6 +74,8 @@ __all__ = [
     "request_features",
 ]
 
+#: The environment variable holding the API key the client sends when none is given.
+API_KEY_ENV = "DATASON_API_KEY"
 _REQUESTS = "ml_prediction_requests"
 _LATENCY = "ml_prediction_latency_seconds"
 _ERRORS = "ml_prediction_errors"
@@ -194,13 +200,18 @@ class FormField:
 class ServiceClient:
     """A datason service at ``url`` (``http://127.0.0.1:8000``); every call is one HTTP request."""
 
-    def __init__(self, url: str, *, timeout: float = 5.0, request_prefix: str = "datason-") -> None:
+    def __init__(
+        self, url: str, *, timeout: float = 5.0, request_prefix: str = "datason-", api_key: str | None = None
+    ) -> None:
         url = url.strip().rstrip("/")
         if not url.startswith(("http://", "https://")):
             raise ServiceUnreachableError(f"the service URL must start with http:// or https://, got {url!r}")
         self.url = url
         self.timeout = timeout
         self.request_prefix = request_prefix
+        key = api_key if api_key is not None else os.environ.get(API_KEY_ENV)
+        # sent as X-API-Key on every request (a service with access control on); never shown or logged
+        self._auth = {"X-API-Key": key} if key else {}
         self._opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
     # --- reading -------------------------------------------------------------------------------------
@@ -337,7 +348,9 @@ class ServiceClient:
     def _request(
         self, method: str, path: str, body: bytes | None = None, headers: Mapping[str, str] | None = None
     ) -> tuple[int, dict[str, str], bytes]:
-        request = urllib.request.Request(self.url + path, data=body, method=method, headers=dict(headers or {}))
+        request = urllib.request.Request(
+            self.url + path, data=body, method=method, headers={**(headers or {}), **self._auth}
+        )
         try:
             with self._opener.open(request, timeout=self.timeout) as response:
                 return response.status, {k.lower(): v for k, v in response.headers.items()}, response.read()

@@ -30,6 +30,7 @@ from .errors import (
     ServingError,
     UnsupportedMediaTypeError,
 )
+from .models import ModelSet
 from .requestlog import request_id
 from .routes import ROUTES, RouteSpec, scope_needed
 from .security import SECURITY_HEADERS, cors_middleware, media_type_allowed
@@ -47,13 +48,14 @@ _PRINCIPAL = "datason.principal"  # the scope key under which a prediction route
 
 
 def create_app(
-    predict_or_service: Callable[[Any], Any] | ModelService,
+    predict_or_service: Callable[[Any], Any] | ModelService | ModelSet,
     *,
     config: ServingConfig | None = None,
     schema: Any = None,
 ) -> ServingApp:
-    """An ASGI app serving a predict function (wrapped in a ``ModelService``) or a ready ``ModelService``."""
-    if isinstance(predict_or_service, ModelService):
+    """An ASGI app serving a predict function (wrapped in a ``ModelService``), a ready ``ModelService``, or a
+    ``ModelSet`` of several models and versions."""
+    if isinstance(predict_or_service, ModelService | ModelSet):
         if config is not None or schema is not None:
             raise TypeError("pass config and schema to the ModelService, not to create_app")
         return ServingApp(predict_or_service)
@@ -61,33 +63,61 @@ def create_app(
 
 
 class ServingApp:
-    """ASGI 3 callable around one ``ModelService`` (``app.service``); ``app.routes`` lists what it answers."""
+    """ASGI 3 callable around one ``ModelService`` (``app.service``), or a ``ModelSet`` of several models and
+    versions (``app.models``; ``app.service`` is then its default model's heaviest version); ``app.routes``
+    lists what it answers."""
 
-    __slots__ = ("_cors", "_extra", "_max_body", "_openapi_body", "_router", "_static", "routes", "service")
+    __slots__ = (
+        "_cors",
+        "_extra",
+        "_max_body",
+        "_openapi_body",
+        "_router",
+        "_static",
+        "models",
+        "routes",
+        "service",
+    )
 
-    def __init__(self, service: ModelService) -> None:
+    def __init__(self, service: ModelService | ModelSet) -> None:
         from starlette.routing import Route, Router
 
+        #: The models and versions served (``datason.serving.models``), None for one service.
+        self.models: ModelSet | None = None
+        if isinstance(service, ModelSet):
+            self.models, service = service, service.default
         self.service = service
         self._extra: Extra = SECURITY_HEADERS if service.config.security_headers else ()
         self._max_body = service.config.max_body_bytes
         self._openapi_body: bytes | None = None
-        self.routes: tuple[RouteSpec, ...] = tuple(r for r in ROUTES if r.protocol in service.adapters)
-        endpoints = [(r, _Endpoint(r, self._handler(r), service, self._extra)) for r in self.routes]
-        self._router = Router(
-            routes=[Route(r.path, endpoint) for r, endpoint in endpoints],
-            redirect_slashes=False,
-            default=self._not_found,
-        )
-        # Every path this service answers, by one dict lookup: the fixed ones (/predict, /health...) and the
-        # model's own (/v2/models/<model_id>/infer...); the router, which scans its routes in order matching a
-        # regular expression each, is left for the others (unknown models, wrong versions: 404 from the route).
-        self._static: dict[str, _Endpoint] = {r.path: e for r, e in endpoints if "{" not in r.path}
         cfg = service.config
-        for r, e in endpoints:
-            concrete = r.path.replace("{name}", cfg.model_id).replace("{version}", cfg.model_version)
-            if concrete.count("/") == r.path.count("/"):  # a model id holding "/" is left to the router
-                self._static.setdefault(concrete, e)
+        if self.models is not None:  # several models or versions: the routes of datason.serving.multi
+            from .multi import set_routes
+
+            self.routes, paths = set_routes(self, self.models)
+            self._router = Router(
+                routes=[Route(path, endpoint) for path, endpoint in paths],
+                redirect_slashes=False,
+                default=self._not_found,
+            )
+            self._static: dict[str, Any] = {path: e for path, e in paths if "{" not in path}
+        else:
+            self.routes = tuple(r for r in ROUTES if r.protocol in service.adapters)
+            endpoints = [(r, _Endpoint(r, self._handler(r), service, self._extra)) for r in self.routes]
+            self._router = Router(
+                routes=[Route(r.path, endpoint) for r, endpoint in endpoints],
+                redirect_slashes=False,
+                default=self._not_found,
+            )
+            # Every path this service answers, by one dict lookup: the fixed ones (/predict, /health...) and the
+            # model's own (/v2/models/<model_id>/infer...); the router, which scans its routes in order matching
+            # a regular expression each, is left for the others (unknown models, wrong versions: 404 from the
+            # route).
+            self._static = {r.path: e for r, e in endpoints if "{" not in r.path}
+            for r, e in endpoints:
+                concrete = r.path.replace("{name}", cfg.model_id).replace("{version}", cfg.model_version)
+                if concrete.count("/") == r.path.count("/"):  # a model id holding "/" is left to the router
+                    self._static.setdefault(concrete, e)
         origins = cfg.cors_origins
         self._cors: Any = cors_middleware(self._http, origins) if origins else None
 
@@ -167,7 +197,7 @@ class ServingApp:
         if self._openapi_body is None:
             from .openapi import openapi_document
 
-            self._openapi_body = orjson.dumps(openapi_document(self.service, self.routes))
+            self._openapi_body = orjson.dumps(openapi_document(self.service, self.routes, models=self.models))
         await _send(send, _json(200, self._openapi_body, headers), self._extra)
 
     async def _live(self, scope: Scope, receive: Receive, send: Send, headers: dict[str, str]) -> None:
@@ -249,10 +279,10 @@ class ServingApp:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
-                self.service.start()
+                (self.service if self.models is None else self.models).start()
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
-                self.service.stop()
+                (self.service if self.models is None else self.models).stop()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 

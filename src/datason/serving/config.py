@@ -79,6 +79,11 @@ _DOCS: dict[str, str] = {
         "datason config for requests and responses (env: a preset name: api, ml, strict...); "
         "None: api, keys in predict's order."
     ),
+    # model versions and traffic (issue 18)
+    "admin_without_auth": (
+        "Answer the admin routes (`/admin/models/{name}/traffic`) with authentication off; else they need "
+        "the `admin` scope (403 without authentication)."
+    ),
     # -- shared state (issue 18: limits and cache across workers and replicas) --
     "redis_url": (
         "Redis URL (`redis://host:6379/0`) holding rate limits and the prediction cache for every worker and "
@@ -121,6 +126,8 @@ class ServingConfig:
     cors_origins: tuple[str, ...] = ()
     security_headers: bool = True
     datason_config: SerializationConfig | None = None
+    # -- model versions and traffic (issue 18: several models and versions, datason.serving.models) --
+    admin_without_auth: bool = False
     # -- shared state (issue 18: limits and cache across workers and replicas) --
     redis_url: str | None = None
 

@@ -39,6 +39,7 @@ class ServiceMetrics:
         "_security",
         "active_models",
         "content_type",
+        "model_version",
         "registry",
     )
 
@@ -47,6 +48,8 @@ class ServiceMetrics:
 
         self.registry = CollectorRegistry(auto_describe=True)
         self._model_id = model_id
+        #: Set when the service is one version of several (``ModelService.join``): the ``model_version`` label.
+        self.model_version: str | None = None
         self.content_type = CONTENT_TYPE_LATEST
         self._bounds = tuple(float(b) for b in buckets if b != float("inf"))
         self._lock = threading.Lock()
@@ -100,7 +103,7 @@ class ServiceMetrics:
     def request(self, ok: bool, seconds: float, kind: str | None = None, protocol: str = "datason") -> None:
         """Count one finished prediction request and its latency; ``kind`` names a failure."""
         if self._mp is not None:
-            self._mp.request(ok, seconds, kind, protocol)
+            self._mp.request(ok, seconds, kind, protocol, self.model_version)
             return
         tally = self._by_protocol[protocol]
         bucket = bisect.bisect_left(self._bounds, seconds)  # the first bound >= seconds, as Prometheus' "le"
@@ -130,7 +133,7 @@ class ServiceMetrics:
 
     def totals(self) -> tuple[int, int, int, float] | None:
         """With several workers, (requests, 5xx, 4xx, latency seconds) of them all; None in a single process."""
-        return None if self._mp is None else multiproc.totals(self._model_id)
+        return None if self._mp is None else multiproc.totals(self._model_id, self.model_version)
 
 
 class _Tally:
@@ -167,37 +170,40 @@ class _RequestCollector:
                 (p, t.success, t.error, dict(t.errors), list(t.buckets), t.seconds, t.created)
                 for p, t in m._by_protocol.items()
             ]
+        # (model_id[, model_version]): the version label only when the service is one of several versions
+        head: tuple[str, ...] = (self.model_id,) if m.model_version is None else (self.model_id, m.model_version)
+        names: tuple[str, ...] = ("model_id",) if m.model_version is None else ("model_id", "model_version")
         created_on = getattr(prometheus_metrics, "_use_created", True)  # PROMETHEUS_DISABLE_CREATED_SERIES
         requests = CounterMetricFamily(
             "ml_prediction_requests",
             "Prediction requests by protocol and outcome (success or error).",
-            labels=("model_id", "protocol", "status"),
+            labels=(*names, "protocol", "status"),
         )
         latency = HistogramMetricFamily(
             "ml_prediction_latency_seconds",
             "Time to answer a prediction request, from body received to response built.",
-            labels=("model_id", "protocol"),
+            labels=(*names, "protocol"),
         )
         errors = CounterMetricFamily(
             "ml_prediction_errors",
             "Failed prediction requests by protocol and kind.",
-            labels=("model_id", "protocol", "kind"),
+            labels=(*names, "protocol", "kind"),
         )
         bounds = [*(floatToGoString(b) for b in m._bounds), "+Inf"]
         for protocol, success, error, kinds, counts, seconds, created in snapshot:
             when = created if created_on else None
-            requests.add_metric((self.model_id, protocol, "success"), success, created=when)
-            requests.add_metric((self.model_id, protocol, "error"), error, created=when)
+            requests.add_metric((*head, protocol, "success"), success, created=when)
+            requests.add_metric((*head, protocol, "error"), error, created=when)
             cumulative, total = [], 0
             for bound, n in zip(bounds, counts, strict=True):
                 total += n
                 cumulative.append((bound, total))
-            latency.add_metric((self.model_id, protocol), cumulative, seconds)
+            latency.add_metric((*head, protocol), cumulative, seconds)
             if created_on:
-                labels = {"model_id": self.model_id, "protocol": protocol}
+                labels = {**dict(zip(names, head, strict=True)), "protocol": protocol}
                 latency.samples.append(Sample("ml_prediction_latency_seconds_created", labels, created, None, None))
             for kind in ERROR_KINDS:
-                errors.add_metric((self.model_id, protocol, kind), kinds.get(kind, 0), created=when)
+                errors.add_metric((*head, protocol, kind), kinds.get(kind, 0), created=when)
         yield requests
         yield latency
         yield errors

@@ -48,44 +48,76 @@ def enabled() -> bool:
 
 
 class RequestMetrics:
-    """The request, latency and error families as multiprocess-safe ``prometheus_client`` objects."""
+    """The request, latency and error families as multiprocess-safe ``prometheus_client`` objects.
 
-    __slots__ = ("_errors", "_latency", "_requests")
+    A service that is one version of several (``ModelService.join``) passes its ``model_version``: its samples
+    then carry that label too, as the single-process collector writes them.
+    """
+
+    __slots__ = ("_buckets", "_children", "_families", "_model_id", "_protocols")
 
     def __init__(self, model_id: str, buckets: Sequence[float], protocols: Sequence[str]) -> None:
-        from prometheus_client import Counter, Histogram
+        self._model_id = model_id
+        self._buckets = tuple(buckets)
+        self._protocols = tuple(protocols)
+        self._families: dict[bool, tuple[Any, Any, Any]] = {}
+        self._children: dict[str | None, Any] = {}
+        self._bind(None)
 
-        # registry=None: the values live in the files; render() reads them back, whatever registry asks.
-        requests = Counter(
-            "ml_prediction_requests",
-            "Prediction requests by protocol and outcome (success or error).",
-            ("model_id", "protocol", "status"),
-            registry=None,
-        )
-        latency = Histogram(
-            "ml_prediction_latency_seconds",
-            "Time to answer a prediction request, from body received to response built.",
-            ("model_id", "protocol"),
-            buckets=tuple(buckets),
-            registry=None,
-        )
-        errors = Counter(
-            "ml_prediction_errors",
-            "Failed prediction requests by protocol and kind.",
-            ("model_id", "protocol", "kind"),
-            registry=None,
-        )
-        self._requests = {
-            p: (requests.labels(model_id, p, "success"), requests.labels(model_id, p, "error")) for p in protocols
+    def _family(self, versioned: bool) -> tuple[Any, Any, Any]:
+        found = self._families.get(versioned)
+        if found is None:
+            from prometheus_client import Counter, Histogram
+
+            head = ("model_id", "model_version") if versioned else ("model_id",)
+            # registry=None: the values live in the files; render() reads them back, whatever registry asks.
+            found = self._families[versioned] = (
+                Counter(
+                    "ml_prediction_requests",
+                    "Prediction requests by protocol and outcome (success or error).",
+                    (*head, "protocol", "status"),
+                    registry=None,
+                ),
+                Histogram(
+                    "ml_prediction_latency_seconds",
+                    "Time to answer a prediction request, from body received to response built.",
+                    (*head, "protocol"),
+                    buckets=self._buckets,
+                    registry=None,
+                ),
+                Counter(
+                    "ml_prediction_errors",
+                    "Failed prediction requests by protocol and kind.",
+                    (*head, "protocol", "kind"),
+                    registry=None,
+                ),
+            )
+        return found
+
+    def _bind(self, version: str | None) -> Any:
+        requests, latency, errors = self._family(version is not None)
+        head = (self._model_id,) if version is None else (self._model_id, version)
+        bound = {
+            p: (
+                requests.labels(*head, p, "success"),
+                requests.labels(*head, p, "error"),
+                latency.labels(*head, p),
+                {k: errors.labels(*head, p, k) for k in ERROR_KINDS},
+            )
+            for p in self._protocols
         }
-        self._latency = {p: latency.labels(model_id, p) for p in protocols}
-        self._errors = {p: {k: errors.labels(model_id, p, k) for k in ERROR_KINDS} for p in protocols}
+        self._children[version] = bound
+        return bound
 
-    def request(self, ok: bool, seconds: float, kind: str | None, protocol: str) -> None:
-        self._requests[protocol][0 if ok else 1].inc()
-        self._latency[protocol].observe(seconds)
+    def request(self, ok: bool, seconds: float, kind: str | None, protocol: str, version: str | None = None) -> None:
+        bound = self._children.get(version)
+        if bound is None:
+            bound = self._bind(version)
+        success, error, latency, errors = bound[protocol]
+        (success if ok else error).inc()
+        latency.observe(seconds)
         if kind is not None:
-            self._errors[protocol][kind].inc()
+            errors[kind].inc()
 
 
 def _families() -> list[Any]:
@@ -106,15 +138,16 @@ def render() -> bytes:
     return generate_latest(registry)
 
 
-def totals(model_id: str) -> tuple[int, int, int, float]:
-    """(requests, 5xx answers, 4xx answers, latency seconds) of ``model_id`` summed over every worker."""
+def totals(model_id: str, model_version: str | None = None) -> tuple[int, int, int, float]:
+    """(requests, 5xx answers, 4xx answers, latency seconds) of ``model_id`` summed over every worker: of the
+    samples labelled ``model_version`` when given (a version of several), else of those without the label."""
     statuses = _statuses()
     total = server = client = 0
     seconds = 0.0
     for family in _families():
         if family.name == "ml_prediction_latency_seconds":
             for s in family.samples:
-                if s.labels.get("model_id") != model_id:
+                if s.labels.get("model_id") != model_id or s.labels.get("model_version") != model_version:
                     continue
                 if s.name.endswith("_count"):
                     total += int(s.value)
@@ -122,7 +155,7 @@ def totals(model_id: str) -> tuple[int, int, int, float]:
                     seconds += s.value
         elif family.name == "ml_prediction_errors":
             for s in family.samples:
-                if s.labels.get("model_id") != model_id:
+                if s.labels.get("model_id") != model_id or s.labels.get("model_version") != model_version:
                     continue
                 if statuses.get(s.labels.get("kind", ""), 500) >= 500:
                     server += int(s.value)

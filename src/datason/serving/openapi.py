@@ -155,8 +155,10 @@ _ERRORS = {
 }
 
 
-def openapi_document(service: Any, routes: Sequence[RouteSpec]) -> dict[str, Any]:
-    """The OpenAPI 3.1 document of ``service`` answering ``routes``."""
+def openapi_document(service: Any, routes: Sequence[RouteSpec], *, models: Any = None) -> dict[str, Any]:
+    """The OpenAPI 3.1 document of ``service`` answering ``routes``; with ``models`` (a ``ModelSet``), prediction
+    routes take the ``X-Model-Name``/``X-Model-Version`` headers and answer ``X-Model-Version``, and the admin
+    routes take and give a ``TrafficPolicy``."""
     cfg = service.config
     schemas = dict(_SCHEMAS)
     features, extra = features_schema(service.schema)
@@ -189,6 +191,10 @@ def openapi_document(service: Any, routes: Sequence[RouteSpec]) -> dict[str, Any
                 code: {"description": text, "content": {"application/json": {"schema": {"$ref": _REF + name}}}}
                 for code, (text, name) in answers.items()
             }
+            if models is not None:
+                _versioned(operation, route)
+        elif route.kind == "traffic":
+            _traffic(operation, route, schemas)
         else:
             media = "text/plain" if route.kind == "metrics" else "application/json"
             operation["responses"] = {"200": {"description": route.summary, "content": {media: {"schema": {}}}}}
@@ -211,11 +217,72 @@ def openapi_document(service: Any, routes: Sequence[RouteSpec]) -> dict[str, Any
         "info": {
             "title": f"{cfg.model_id} (datason model service)",
             "version": cfg.model_version,
-            "description": "Served by datason.serving; protocols: " + ", ".join(sorted({r.protocol for r in routes})),
+            "description": "Served by datason.serving; protocols: "
+            + ", ".join(sorted({r.protocol for r in routes}))
+            + ("" if models is None else "; models: " + ", ".join(models.names)),
         },
         "paths": paths,
         "components": components,
     }
+
+
+def _versioned(operation: dict[str, Any], route: RouteSpec) -> None:
+    """A prediction route of several models or versions: the headers that pick them, the one that says which."""
+    params = operation.setdefault("parameters", [])
+    if "{name}" not in route.path:
+        params.append(
+            {
+                "name": "X-Model-Name",
+                "in": "header",
+                "required": False,
+                "schema": {"type": "string"},
+                "description": "the model (default: the service's default model)",
+            }
+        )
+    if "{version}" not in route.path:
+        params.append(
+            {
+                "name": "X-Model-Version",
+                "in": "header",
+                "required": False,
+                "schema": {"type": "string"},
+                "description": "pin a version (default: drawn by the model's traffic weights)",
+            }
+        )
+    operation["responses"]["200"]["headers"] = {
+        "X-Model-Version": {"description": "the version that answered", "schema": {"type": "string"}}
+    }
+    operation["responses"]["404"] = {
+        "description": "unknown model or version",
+        "content": {"application/json": {"schema": {"$ref": _REF + _PREDICT[route.protocol][2]}}},
+    }
+
+
+def _traffic(operation: dict[str, Any], route: RouteSpec, schemas: dict[str, Any]) -> None:
+    """The admin route's traffic policy, read (GET) or replaced (PUT)."""
+    schemas["TrafficPolicy"] = {
+        "type": "object",
+        "required": ["weights"],
+        "properties": {
+            "weights": {
+                "type": "object",
+                "additionalProperties": {"type": "number", "minimum": 0},
+                "description": "version -> weight; the share of unpinned requests (not all 0)",
+            },
+            "shadow": {"type": ["string", "null"], "description": "the version that gets shadow copies"},
+            "shadow_fraction": {"type": "number", "minimum": 0, "maximum": 1},
+        },
+    }
+    ref = {"application/json": {"schema": {"$ref": _REF + "TrafficPolicy"}}}
+    if route.method == "PUT":
+        operation["requestBody"] = {"required": True, "content": ref}
+    operation["responses"] = {
+        "200": {"description": "the model's traffic policy", "content": ref},
+        "403": {"description": "the admin scope is missing (or authentication is off without admin_without_auth)"},
+        "404": {"description": "unknown model"},
+    }
+    if route.method == "PUT":
+        operation["responses"]["400"] = {"description": "not a valid policy (unknown version, all weights 0...)"}
 
 
 def features_schema(schema: Any) -> tuple[dict[str, Any], dict[str, Any]]:

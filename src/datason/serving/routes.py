@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-__all__ = ["OPEN_KINDS", "ROUTES", "RouteSpec", "scope_needed"]
+__all__ = ["ADMIN_ROUTES", "OPEN_KINDS", "ROUTES", "RouteSpec", "scope_needed"]
 
 
 class RouteSpec(NamedTuple):
@@ -48,15 +48,25 @@ ROUTES: tuple[RouteSpec, ...] = (
     RouteSpec("/ping", "GET", "mlflow", "ping", "MLflow scoring server readiness"),
 )
 
+#: The admin routes of a service of several models or versions (``datason.serving.models.ModelSet``): read and
+#: change a model's traffic weights and shadow at run time (scope ``admin``).
+ADMIN_ROUTES: tuple[RouteSpec, ...] = (
+    RouteSpec("/admin/models/{name}/traffic", "GET", "datason", "traffic", "A model's traffic weights and shadow"),
+    RouteSpec("/admin/models/{name}/traffic", "PUT", "datason", "traffic", "Change a model's weights and shadow"),
+)
+
 #: Route kinds that stay open with authentication on (health and readiness probes).
 OPEN_KINDS = frozenset({"health", "ready", "live", "server_ready", "model_ready", "ping"})
 
 
 def scope_needed(route: RouteSpec, *, auth: bool, metrics_auth: bool) -> str | None:
     """The scope a caller of ``route`` needs (None: open): probes stay open, ``/metrics`` needs ``metrics``
-    with ``metrics_auth``, every other route (predictions, metadata, OpenAPI) ``predict``."""
+    with ``metrics_auth``, the admin routes ``admin``, every other route (predictions, metadata, OpenAPI)
+    ``predict``."""
     if not auth or route.kind in OPEN_KINDS:
         return None
+    if route.kind == "traffic":
+        return "admin"
     if route.kind == "metrics":
         return "metrics" if metrics_auth else None
     return "predict"

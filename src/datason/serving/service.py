@@ -183,6 +183,13 @@ class ModelService:
         """True once started and until stopped."""
         return self._started and not self._stopped
 
+    def join(self, front: ModelService) -> None:
+        """Serve as one version in a ``ModelSet`` whose first service is ``front``: share its access checks and
+        rate limits (a client's limit holds across versions), and label metrics with ``model_version``."""
+        self.auth = front.auth
+        self._limiter = front._limiter
+        self._metrics.model_version = self.config.model_version
+
     # -- requests --------------------------------------------------------------------------------------
 
     async def predict_request(
@@ -207,12 +214,14 @@ class ModelService:
         path: str | None = None,
         *,
         principal: Principal | None = None,
+        shadow: bool = False,
     ) -> ServingResponse:
         """``predict_request`` for headers already keyed by lower-case names (what ASGI servers give).
 
         ``path`` is the route called, for the log line (default: the protocol's prediction route). With
         authentication on, the caller is checked here (scope ``predict``) unless ``principal`` is the one the
-        server already admitted (the ASGI app checks before reading the body).
+        server already admitted (the ASGI app checks before reading the body). ``shadow``: a copy of a request
+        another version answered (``datason.serving.models``), not counted again by the rate limits.
         """
         t0 = time.perf_counter()
         adapter = self.adapters.get(protocol) or self.adapter(protocol)
@@ -225,11 +234,11 @@ class ModelService:
                 if principal is None:
                     principal = self.admit(headers, client, "predict")
                 limiter = self.auth.limiter(principal)
-                if limiter is not None:
+                if limiter is not None and not shadow:
                     retry = limiter.check(principal.name)
                     if retry is not None:
                         raise RateLimitedError(retry)
-            elif self._limiter is not None:
+            elif self._limiter is not None and not shadow:
                 retry = self._limiter.check(client_identity(headers, self._client_header, client))
                 if retry is not None:
                     raise RateLimitedError(retry)
@@ -320,6 +329,20 @@ class ModelService:
         if self.auth is None:
             raise ValueError("authentication is off for this service (no api_keys, no jwt_key_file)")
         return self.auth.admit(headers, client_identity(headers, self._anon_header, client), scope)
+
+    def refuse_metrics(
+        self, headers: Mapping[str, str], client: str | None, path: str = "/metrics"
+    ) -> ServingResponse | None:
+        """For ``/metrics`` answered outside ``ServingApp`` (Ray's deployment-wide one, LitServe's): with
+        ``metrics_auth``, the 401/403/429 for a caller without the ``metrics`` scope; None when it may read them."""
+        if self.auth is None or not self.config.metrics_auth:
+            return None
+        lower = {k.lower(): v for k, v in headers.items()}
+        try:
+            self.admit(lower, client, "metrics")
+        except ServingError as exc:
+            return self.error_response(exc, headers=lower, client=client, method="GET", path=path)
+        return None
 
     def _who(self, headers: Mapping[str, str], client: str | None, principal: Principal | None) -> str:
         """The client id of logs: the principal's name, else the client header's hash or the peer address."""

@@ -11,6 +11,8 @@
   batch, ``"tag": "slow"`` holds the worker past the server's queue timeout.
 - ``Announce``: LitServe's ``on_request``/``on_response`` callbacks print a line each.
 - ``BareAPI`` (a plain ``litserve.LitAPI`` at ``/bare``): what LitServe does alone with the same bodies.
+- ``LockedAPI`` (``DatasonLitAPI`` under ``/locked``, model ``locked``): access control on with the key store
+  the test gives in ``LOCKED_KEYS`` (JSON), ``/locked/metrics`` behind the ``metrics`` scope.
 """
 
 from __future__ import annotations
@@ -87,7 +89,13 @@ class BareAPI(ls.LitAPI):
         return value
 
 
+class LockedAPI(DatasonLitAPI):
+    def predict(self, value: Any) -> Any:
+        return value
+
+
 def server() -> ls.LitServer:
+    locked = ServingConfig(model_id="locked", api_keys=os.environ["LOCKED_KEYS"], metrics_auth=True)
     apis = [
         EchoAPI(config=ECHO, enable_async=True),
         BatchAPI(
@@ -99,6 +107,7 @@ def server() -> ls.LitServer:
             batch_timeout=0.25,
         ),
         BareAPI(api_path="/bare"),
+        LockedAPI(config=locked, api_path="/locked/predict", route_prefix="/locked"),
     ]
     return ls.LitServer(apis, accelerator="cpu", timeout=TIMEOUT_S, callbacks=[Announce()])
 

@@ -46,6 +46,7 @@ from tritonclient.utils import np_to_triton_dtype
 
 import datason
 from datason.protocols import kserve_v1, mlflow, oip
+from datason.serving.auth import KeyStore
 from tests.interop.helpers import ROOT, assert_array_exact, assert_frame_exact, free_port, get, post, strict_json
 
 TYPED = "application/vnd.datason+json"
@@ -173,6 +174,11 @@ class LitServeProcess:
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
+
+KEYS = KeyStore()  # the app's LockedAPI (access control on); its server reads the store from LOCKED_KEYS
+PREDICT_KEY = KEYS.create("caller", scopes=("predict",), iterations=1_000)
+METRICS_KEY = KEYS.create("prometheus", scopes=("metrics",), iterations=1_000)
+os.environ["LOCKED_KEYS"] = json.dumps(KEYS.document())
 
 SCRIPTS = {
     "app": ["-m", "tests.interop.apps.litserve_app"],
@@ -607,9 +613,33 @@ def test_health_ready_and_litserves_endpoints(app: LitServeProcess) -> None:
     assert status == 200 and strict_json(body) == {"name": "batch", "ready": True}
     assert get(app.url + "/batch/ready")[0] == 200
     info = json.loads(get(app.url + "/info")[1])  # LitServe's own
-    assert info["server"]["stream"] == {"/predict": False, "/batch/predict": False, "/bare": False}
+    assert info["server"]["stream"] == {
+        "/predict": False,
+        "/batch/predict": False,
+        "/bare": False,
+        "/locked/predict": False,
+    }
     paths = json.loads(get(app.url + "/openapi.json")[1])["paths"]  # FastAPI's document lists the routes
     assert {"/predict", "/v2/models/{name}/infer", "/batch/predict", "/bare", "/health"} <= set(paths)
+
+
+def test_access_control_and_protected_metrics(app: LitServeProcess) -> None:
+    body = json.dumps({"features": {"x": 1}}).encode()
+    status, headers, _ = send(app.url + "/locked/predict", body)
+    assert status == 401 and headers["www-authenticate"].startswith("Bearer")
+    assert send(app.url + "/locked/predict", body, {"X-API-Key": METRICS_KEY})[0] == 403
+    status, _, answer = send(app.url + "/locked/predict", body, {"X-API-Key": PREDICT_KEY})
+    assert status == 200 and json.loads(answer)["prediction"] == {"x": 1}
+    for key, want in ((None, 401), (PREDICT_KEY, 403), (METRICS_KEY, 200)):
+        request = urllib.request.Request(app.url + "/locked/metrics", headers={"X-API-Key": key} if key else {})
+        try:
+            with urllib.request.urlopen(request, timeout=10) as r:
+                status, text = r.status, r.read()
+        except urllib.error.HTTPError as exc:
+            status, text = exc.code, exc.read()
+        assert status == want, (key is not None, status, text[:200])
+        assert (b"ml_prediction_requests_total" in text) == (want == 200)
+        assert PREDICT_KEY.encode() not in text and METRICS_KEY.encode() not in text
 
 
 def test_bare_litserve_for_comparison(app: LitServeProcess) -> None:

@@ -56,6 +56,7 @@ from datason.integrations import ray_serve
 from datason.integrations.ray_serve import deployment
 from datason.protocols import kserve_v1, mlflow, seldon
 from datason.serving import ServingConfig
+from datason.serving.auth import KeyStore
 from tests.interop.apps import describe, ray_models
 from tests.interop.helpers import ROOT, assert_array_exact, assert_frame_exact, free_port, strict_json
 
@@ -70,6 +71,11 @@ AUTOSCALING = {
     "upscale_delay_s": 7,
     "downscale_delay_s": 600,
 }
+
+
+KEYS = KeyStore()  # the /locked application's keys (access control on, /metrics behind the metrics scope)
+PREDICT_KEY = KEYS.create("caller", scopes=("predict",), iterations=1_000)
+METRICS_KEY = KEYS.create("prometheus", scopes=("metrics",), iterations=1_000)
 
 
 class Cluster:
@@ -135,8 +141,14 @@ def _apps() -> list[RunTarget]:
         health_check_timeout_s=5,
         ray_actor_options={"num_cpus": 0},
     )
+    locked = deployment(
+        describe.predict,
+        config=ServingConfig(model_id="locked", api_keys=json.dumps(KEYS.document()), metrics_auth=True),
+        ray_actor_options={"num_cpus": 0},
+    )
     return [
         RunTarget(main.bind(), name="main", route_prefix="/"),
+        RunTarget(locked.bind(), name="locked", route_prefix="/locked"),
         RunTarget(plain.bind(), name="plain", route_prefix="/plain"),
         RunTarget(scaler.bind(2.0), name="cls", route_prefix="/cls"),
         RunTarget(fragile.bind(), name="fragile", route_prefix="/fragile"),
@@ -639,6 +651,25 @@ def test_metrics_from_every_replica(cluster: Cluster) -> None:
     errors = _samples(text2, "ml_prediction_requests_total", status="error", **labels)
     assert count == {r: ok_after[r] + errors[r] for r in replicas}
     assert _samples(text2, "ml_active_models") == dict.fromkeys(replicas, 1.0)
+
+
+def test_access_control_holds_behind_rays_proxy(cluster: Cluster) -> None:
+    """Keys are checked by every replica; the deployment-wide /metrics needs the metrics scope, /health is open."""
+    body = json.dumps({"features": {"x": 1}}).encode()
+    status, headers, answer = cluster.post("/locked/predict", body)
+    assert status == 401 and headers["www-authenticate"].startswith("Bearer")
+    assert strict_json(answer)["error"] == "authentication required"
+    assert cluster.post("/locked/predict", body, {"X-API-Key": METRICS_KEY})[0] == 403
+    status, _, answer = cluster.post("/locked/predict", body, {"X-API-Key": PREDICT_KEY})
+    assert status == 200 and "prediction" in strict_json(answer)
+    status, headers, answer = cluster.get("/locked/metrics")
+    assert status == 401 and headers["www-authenticate"].startswith("Bearer") and b"ml_prediction" not in answer
+    status, _, answer = cluster.get("/locked/metrics", {"X-API-Key": PREDICT_KEY})
+    assert status == 403 and b"ml_prediction" not in answer
+    status, _, answer = cluster.get("/locked/metrics", {"Authorization": f"Bearer {METRICS_KEY}"})
+    assert status == 200 and b"ml_prediction_requests_total" in answer
+    assert cluster.get("/locked/health")[0] == 200
+    assert PREDICT_KEY.encode() not in answer and METRICS_KEY.encode() not in answer
 
 
 # --- a model class, @serve.batch, user_config, autoscaling ------------------------------------------------
