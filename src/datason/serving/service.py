@@ -130,7 +130,9 @@ class ModelService:
         self.auth: Authenticator | None = Authenticator(cfg, self._limiter) if cfg.auth_enabled else None
         self._metrics = ServiceMetrics(cfg.model_id, cfg.latency_buckets, tuple(self.adapters))
         self._events = SecurityEvents(cfg.model_id, self._metrics.security_event)
-        self._log = RequestLogger(cfg.model_id, log_payloads=cfg.log_payloads, redact_keys=cfg.redact_keys)
+        self._log = RequestLogger(
+            cfg.model_id, model_version=cfg.model_version, log_payloads=cfg.log_payloads, redact_keys=cfg.redact_keys
+        )
         self._cache = PredictionCache(cfg.cache_size, cfg.cache_ttl) if cfg.cache_size else None
         self._batcher = (
             MicroBatcher(
