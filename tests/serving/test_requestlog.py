@@ -67,6 +67,14 @@ def test_one_json_line_with_the_fields(caplog: pytest.LogCaptureFixture) -> None
     assert "pw" not in caplog.text
 
 
+def test_the_line_names_the_version_that_answered(caplog: pytest.LogCaptureFixture) -> None:
+    service = ModelService(lambda f: 1, config=ServingConfig(model_id="m", model_version="2.1"))
+    with caplog.at_level(logging.INFO, logger="datason.serving"):
+        asyncio.run(service.predict_request(b'{"features": {}}', headers={}, client=None))
+    line = json.loads(caplog.records[-1].getMessage())
+    assert line["model_id"] == "m" and line["model_version"] == "2.1" and line["status"] == 200
+
+
 def test_payload_only_when_enabled_and_percent_signs_survive(caplog: pytest.LogCaptureFixture) -> None:
     log = RequestLogger("m")
     with caplog.at_level(logging.INFO, logger="datason.serving"):

@@ -62,13 +62,22 @@ def _redact(value: Any, words: tuple[str, ...]) -> Any:
 
 
 class RequestLogger:
-    """Writes one JSON line per request: id, client, method, path, status, latency_ms, model_id, protocol."""
+    """Writes one JSON line per request: id, client, method, path, status, latency_ms, model_id, model_version
+    (when given: the version that answered), protocol."""
 
-    __slots__ = ("_redact", "logger", "model_id", "payloads")
+    __slots__ = ("_redact", "logger", "model_id", "model_version", "payloads")
 
-    def __init__(self, model_id: str, *, log_payloads: bool = False, redact_keys: Iterable[str] = ()) -> None:
+    def __init__(
+        self,
+        model_id: str,
+        *,
+        model_version: str | None = None,
+        log_payloads: bool = False,
+        redact_keys: Iterable[str] = (),
+    ) -> None:
         self.logger = logging.getLogger(LOGGER_NAME)
         self.model_id = model_id
+        self.model_version = model_version
         self.payloads = log_payloads
         self._redact = tuple(k.lower() for k in redact_keys)
 
@@ -109,6 +118,8 @@ class RequestLogger:
             "model_id": self.model_id,
             "protocol": protocol,
         }
+        if self.model_version is not None:
+            line["model_version"] = self.model_version
         if kind is not None:
             line["error_kind"] = kind
             line["error"] = error

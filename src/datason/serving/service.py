@@ -139,7 +139,9 @@ class ModelService:
             Authenticator(cfg, self._limiter, shared=self.shared) if cfg.auth_enabled else None
         )
         self._events = SecurityEvents(cfg.model_id, self._metrics.security_event)
-        self._log = RequestLogger(cfg.model_id, log_payloads=cfg.log_payloads, redact_keys=cfg.redact_keys)
+        self._log = RequestLogger(
+            cfg.model_id, model_version=cfg.model_version, log_payloads=cfg.log_payloads, redact_keys=cfg.redact_keys
+        )
         self._cache: PredictionCache | RedisPredictionCache | None = None
         if cfg.cache_size and self.shared is not None:
             version = cfg.model_version
