@@ -41,10 +41,11 @@ def pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[RedisServer
             servers.append(Serve(tmp_path_factory.mktemp("serve"), APP, *options).start())
         yield redis, servers[0], servers[1]
     finally:
-        for server in servers:
-            # uvicorn shuts down gracefully, then re-raises SIGTERM (exit status -15)
-            assert server.stop() in (0, -15) and "Application shutdown complete" in server.log(), server.log()[-2000:]
+        codes = [server.stop() for server in servers]  # every process stopped before anything is asserted
         redis.close()
+    for server, code in zip(servers, codes, strict=True):
+        # uvicorn shuts down gracefully, then re-raises SIGTERM (exit status -15)
+        assert code in (0, -15) and "Application shutdown complete" in server.log(), server.log()[-2000:]
 
 
 def test_limit_and_cache_across_processes_and_redis_killed_mid_run(pair: tuple[RedisServer, Serve, Serve]) -> None:
