@@ -7,9 +7,10 @@ STAMP := $(VENV)/.installed-stamp
 .PHONY: venv tools test lint typecheck unit interop interop-frameworks interop-mlserver interop-seldon demo bench bench-quick bench-serving fuzz clean
 
 # Debian tools the tests and benchmarks drive: wrk (load generator), curl (the demo's examples), chromium
-# (the dashboard's browser tests drive it with Playwright; Playwright's own browser download does not work here).
+# (the dashboard's browser tests drive it with Playwright; Playwright's own browser download does not work here),
+# redis-server (the shared-state tests start their own on a loopback port).
 APT_GET := $(if $(filter 0,$(shell id -u)),apt-get,sudo apt-get)
-TOOLS := /usr/bin/wrk /usr/bin/curl /usr/bin/chromium
+TOOLS := /usr/bin/wrk /usr/bin/curl /usr/bin/chromium /usr/bin/redis-server
 
 $(STAMP): pyproject.toml setup.py
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,7 +20,7 @@ $(STAMP): pyproject.toml setup.py
 
 venv: $(STAMP)
 
-/usr/bin/wrk /usr/bin/curl /usr/bin/chromium:
+/usr/bin/wrk /usr/bin/curl /usr/bin/chromium /usr/bin/redis-server:
 	$(APT_GET) install -y -q $(notdir $@) || ($(APT_GET) update -q && $(APT_GET) install -y -q $(notdir $@))
 
 tools: $(TOOLS)
@@ -47,7 +48,7 @@ $(FRAMEWORKS_STAMP): pyproject.toml setup.py Makefile
 	test -x .venv-frameworks/bin/python || $(PYTHON) -m venv .venv-frameworks
 	.venv-frameworks/bin/python -m pip install -q --upgrade pip
 	.venv-frameworks/bin/python -m pip install -q 'kserve==0.21.*' 'tritonclient[http]' 'mlflow==3.17.*' \
-	    'bentoml==1.4.*' 'ray[serve]==2.60.*' 'litserve==0.2.*' 'pytest>=8' 'httpx>=0.27' -e '.[serving,pandas]'
+	    'bentoml==1.4.*' 'ray[serve]==2.60.*' 'litserve==0.2.*' 'pytest>=8' 'httpx>=0.27' -e '.[serving,pandas,redis]'
 	.venv-frameworks/bin/python -m pip check
 	touch $@
 
@@ -107,6 +108,11 @@ bench-protocols: $(STAMP) $(FRAMEWORKS_STAMP) $(MLSERVER_STAMP)
 .PHONY: bench-shapes
 bench-shapes: $(STAMP)
 	$(BIN)/python benchmarks/shapes.py --output docs/benchmarks.md
+
+# --workers 1 vs 2 and rate limits in memory vs Redis (docs/benchmarks.md, workers block).
+.PHONY: bench-workers
+bench-workers: $(STAMP) $(TOOLS)
+	flock /tmp/datason-bench.lock $(BIN)/python benchmarks/workers.py --output docs/benchmarks.md
 
 # The long fuzz campaign (the short one runs inside `make test`); see fuzz/README.md.
 FUZZ_SECONDS ?= 600

@@ -1190,7 +1190,7 @@ def main() -> None:
     print(report)
     if output != "-":
         Path(output).parent.mkdir(parents=True, exist_ok=True)
-        # keep the sections the other benchmark scripts (serving, protocols, shapes, integrations) wrote
+        # keep the sections the other benchmark scripts (serving, protocols, shapes, integrations, workers) wrote
         old_text = Path(output).read_text() if Path(output).exists() else ""
         kept = [
             m.group(0).rstrip("\n") + "\n"
@@ -1204,6 +1204,7 @@ def main() -> None:
                 "kserve",
                 "seldon",
                 "litserve",
+                "workers",
             )
             if (m := docblock.pattern(name).search(old_text))
         ]

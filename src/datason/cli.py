@@ -6,6 +6,8 @@
   ``--model NAME[:VERSION]=MODULE:ATTR`` (repeatable) or ``--models-file FILE`` serve several models and
   versions (``datason.serving.models``), with ``--traffic`` weights and ``--shadow`` copies; SIGHUP re-reads
   the models file (and the key store).
+  ``--workers N`` runs N processes behind the port (uvicorn's supervisor; each builds the service again with
+  ``worker_app``, metrics in prometheus-client's multiprocess mode); ``--redis-url`` shares limits and cache.
 - ``datason keys create|list|revoke|tier`` manages the API key file of the access control
   (``datason.serving.auth``): a key is printed once, only its salted hash is kept.
 - ``datason dashboard --url URL`` runs the Streamlit monitoring page of a running service
@@ -27,13 +29,15 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-__all__ = ["build_parser", "load_target", "main"]
+__all__ = ["build_parser", "load_target", "main", "worker_app"]
 
 _LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
 # CLI-only settings (not ServingConfig fields), also read from the environment.
 _HOST_ENV, _PORT_ENV, _LOG_ENV = "DATASON_SERVING_HOST", "DATASON_SERVING_PORT", "DATASON_SERVING_LOG_LEVEL"
 _TLS_ENV = "DATASON_SERVING_SSL_"  # + CERTFILE, KEYFILE, CA_CERTS, CLIENT_CERT
 _KEYS_ENV = "DATASON_SERVING_API_KEYS"
+_WORKERS_ENV = "DATASON_SERVING_WORKERS"
+_WORKER_ARGS_ENV = "DATASON_SERVE_WORKER_ARGS"  # the parsed options, for the workers of --workers N (JSON)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -85,6 +89,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--timeout-keep-alive", type=int, default=5, help="uvicorn: idle keep-alive seconds (default 5)"
     )
     server.add_argument("--app-dir", default=".", help="directory put first on sys.path to import MODULE (default .)")
+    server.add_argument(
+        "--workers",
+        type=int,
+        default=int(os.environ.get(_WORKERS_ENV, "1")),
+        help=(
+            f"worker processes behind the one port (env {_WORKERS_ENV}; default 1): each rebuilds the service; "
+            "metrics and /health add up over all of them; share limits and cache with --redis-url"
+        ),
+    )
     server.add_argument(
         "--schema",
         default=None,
@@ -302,27 +315,34 @@ def _configure_logging(level: str) -> None:
     logger.propagate = False
 
 
-def serve(args: argparse.Namespace) -> int:
-    """Build the app from the parsed options and run it until interrupted."""
-    import uvicorn
-
+def _build_app(args: argparse.Namespace) -> Any:
+    """The ``ServingApp`` the options describe (what each worker of ``--workers N`` builds again)."""
     from .serving import ModelService, ServingApp, ServingConfig, create_app
 
     overrides = _overrides(args)
     schema = _load_schema(args.schema, args.app_dir) if args.schema else None
     models = _models(args, ServingConfig.from_env(**overrides), schema)
     if models is not None:
-        app = create_app(models)
-    else:
-        target = load_target(args.target[0], args.app_dir)
-        if isinstance(target, ServingApp | ModelService):
-            if overrides or args.schema:
-                raise ValueError("MODULE:ATTR is already a ModelService: configure it in code, not with options")
-            app = target if isinstance(target, ServingApp) else create_app(target)
-        elif callable(target):
-            app = create_app(target, config=ServingConfig.from_env(**overrides), schema=schema)
-        else:
-            raise ValueError(f"{args.target[0]} is neither a predict function nor a ModelService")
+        return create_app(models)
+    target = load_target(args.target[0], args.app_dir)
+    if isinstance(target, ServingApp | ModelService):
+        if overrides or args.schema:
+            raise ValueError("MODULE:ATTR is already a ModelService: configure it in code, not with options")
+        return target if isinstance(target, ServingApp) else create_app(target)
+    if callable(target):
+        return create_app(target, config=ServingConfig.from_env(**overrides), schema=schema)
+    raise ValueError(f"{args.target[0]} is neither a predict function nor a ModelService")
+
+
+def serve(args: argparse.Namespace) -> int:
+    """Build the app from the parsed options and run it until interrupted."""
+    import uvicorn
+
+    if args.workers < 1:
+        raise ValueError("--workers must be at least 1")
+    app = _build_app(args)  # with --workers N too: option and import errors are reported here, once
+    if args.workers > 1:
+        return _serve_workers(args)
     _configure_logging(args.log_level)
     auth = app.service.auth
     if hasattr(signal, "SIGHUP") and (auth is not None or app.models is not None):
@@ -336,8 +356,12 @@ def serve(args: argparse.Namespace) -> int:
                 set_.reload()
 
         signal.signal(signal.SIGHUP, reload)
-    uvicorn.run(
-        app,
+    uvicorn.run(app, **_uvicorn_options(args))
+    return 0
+
+
+def _uvicorn_options(args: argparse.Namespace) -> dict[str, Any]:
+    return dict(
         host=args.host,
         port=args.port,
         log_level=args.log_level,
@@ -348,7 +372,49 @@ def serve(args: argparse.Namespace) -> int:
         timeout_keep_alive=args.timeout_keep_alive,
         **_tls_options(args),
     )
+
+
+def _serve_workers(args: argparse.Namespace) -> int:
+    """``--workers N``: uvicorn's supervisor and N processes, each calling ``worker_app`` to build the service.
+
+    The options travel to the workers in an environment variable; ``PROMETHEUS_MULTIPROC_DIR`` (a temporary
+    directory, removed at exit, unless it is already set) puts every worker's metrics in shared files.
+    """
+    import shutil
+    import tempfile
+
+    import uvicorn
+
+    made = None
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        made = tempfile.mkdtemp(prefix="datason-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = made
+    os.environ[_WORKER_ARGS_ENV] = json.dumps(vars(args))
+    try:
+        uvicorn.run("datason.cli:worker_app", factory=True, workers=args.workers, **_uvicorn_options(args))
+    finally:
+        os.environ.pop(_WORKER_ARGS_ENV, None)
+        if made is not None:
+            os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
+            shutil.rmtree(made, ignore_errors=True)
     return 0
+
+
+def worker_app() -> Any:
+    """The app of one worker of ``datason serve --workers N`` (uvicorn's factory, called in the worker)."""
+    import atexit
+
+    from .serving import multiproc
+
+    raw = os.environ.get(_WORKER_ARGS_ENV)
+    if raw is None:
+        raise RuntimeError(f"worker_app runs in the workers of datason serve --workers N ({_WORKER_ARGS_ENV} unset)")
+    args = argparse.Namespace(**json.loads(raw))
+    app = _build_app(args)
+    _configure_logging(args.log_level)
+    if multiproc.enabled():
+        atexit.register(multiproc.mark_process_dead, os.getpid())
+    return app
 
 
 def _tls_options(args: argparse.Namespace) -> dict[str, Any]:

@@ -35,8 +35,10 @@ toolkit's. Ray's options are passed through as Ray names them today. What each R
   ``serve.batch(max_batch_size=config.batch_max_size, batch_wait_timeout_s=config.batch_max_wait_ms / 1000)``
   instead of the toolkit's micro-batcher.
 
-Ray is imported inside the functions that need it: ``pip install "ray[serve]"`` (2.x). Rate limits, the
-cache and ``ml_prediction_*`` counts live in each replica (see docs/integrations/ray_serve.md).
+Ray is imported inside the functions that need it: ``pip install "ray[serve]"`` (2.x). Rate limits and the
+cache live in each replica unless ``config.redis_url`` names a Redis, which every replica then shares
+(docs/serving.md, "Shared state and workers"); ``ml_prediction_*`` counts live in each replica (see
+docs/integrations/ray_serve.md).
 """
 
 from __future__ import annotations

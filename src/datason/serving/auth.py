@@ -43,6 +43,7 @@ from typing import Any, NamedTuple
 from .config import ServingConfig
 from .errors import ForbiddenError, RateLimitedError, ServingError, UnauthorizedError
 from .ratelimit import RateLimiter, parse_limits
+from .sharedstate import SharedState, rate_limiter
 
 __all__ = ["SCOPES", "Authenticator", "KeyStore", "Principal"]
 
@@ -247,7 +248,9 @@ class Authenticator:
     failures from ``peer``). ``limiter(principal)`` is the rate limiter of the principal's tier (or the service's).
     """
 
-    def __init__(self, config: ServingConfig, service_limiter: RateLimiter | None) -> None:
+    def __init__(
+        self, config: ServingConfig, service_limiter: RateLimiter | None, *, shared: SharedState | None = None
+    ) -> None:
         self._source = config.api_keys
         self._path: Path | None = None
         if self._source is not None and not self._source.lstrip().startswith("{"):
@@ -259,7 +262,8 @@ class Authenticator:
         self._strategy = config.rate_limit_strategy
         self._service_limiter = service_limiter
         self._tier_limiters: dict[str, RateLimiter] = {}
-        self._failures = RateLimiter(config.auth_failure_limit, config.rate_limit_strategy)
+        self._shared = shared  # Redis for the tiers and the failure limit (issue 18), None: process memory
+        self._failures = rate_limiter(config.auth_failure_limit, config.rate_limit_strategy, shared, "auth_failures")
         # Clients with a failure inside the longest window: only they are looked up in the failure limiter, so
         # a request from a client that never failed pays one dict lookup, not a limiter test.
         self._window = max(item.get_expiry() for item in parse_limits(config.auth_failure_limit))
@@ -312,7 +316,9 @@ class Authenticator:
         limiters = {}
         for name, spec in store.tiers.items():
             old = self._tier_limiters.get(name)
-            limiters[name] = old if old is not None and old.spec == spec else RateLimiter(spec, self._strategy)
+            if old is None or old.spec != spec:
+                old = rate_limiter(spec, self._strategy, self._shared, f"tier:{name}")
+            limiters[name] = old
         with self._lock:
             self._store = store
             self._tier_limiters = limiters

@@ -84,6 +84,11 @@ _DOCS: dict[str, str] = {
         "Answer the admin routes (`/admin/models/{name}/traffic`) with authentication off; else they need "
         "the `admin` scope (403 without authentication)."
     ),
+    # -- shared state (issue 18: limits and cache across workers and replicas) --
+    "redis_url": (
+        "Redis URL (`redis://host:6379/0`) holding rate limits and the prediction cache for every worker and "
+        "replica; None: process memory."
+    ),
 }
 
 
@@ -123,6 +128,8 @@ class ServingConfig:
     datason_config: SerializationConfig | None = None
     # -- model versions and traffic (issue 18: several models and versions, datason.serving.models) --
     admin_without_auth: bool = False
+    # -- shared state (issue 18: limits and cache across workers and replicas) --
+    redis_url: str | None = None
 
     def __post_init__(self) -> None:
         for name in ("max_body_bytes", "max_depth", "max_features", "batch_max_size", "min_requests_for_health"):
@@ -149,10 +156,12 @@ class ServingConfig:
                 parse_limits(self.auth_failure_limit)
         if not isinstance(self.auth_failure_limit, str) or not self.auth_failure_limit:
             raise ValueError("ServingConfig.auth_failure_limit must be limits notation, e.g. '10/minute'")
-        for name in ("api_keys", "jwt_key_file", "jwt_issuer", "jwt_audience"):
+        for name in ("api_keys", "jwt_key_file", "jwt_issuer", "jwt_audience", "redis_url"):
             value = getattr(self, name)
             if value is not None and (not isinstance(value, str) or not value):
                 raise ValueError(f"ServingConfig.{name} must be a non-empty str or None")
+        if self.redis_url is not None and not self.redis_url.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("ServingConfig.redis_url must start with redis://, rediss:// or unix://")
         if self.jwt_key_file is not None and self.jwt_audience is None:
             raise ValueError("ServingConfig.jwt_audience is required with jwt_key_file")
         if self.metrics_auth and self.api_keys is None and self.jwt_key_file is None:
@@ -237,7 +246,15 @@ def parse_value(name: str, raw: str, default: Any, *, source: str | None = None)
             return names
         if name == "datason_config":
             return None if text.lower() in ("", "none") else PRESETS[text.lower()]()
-        if name in ("rate_limit", "client_id_header", "api_keys", "jwt_key_file", "jwt_issuer", "jwt_audience"):
+        if name in (
+            "rate_limit",
+            "client_id_header",
+            "api_keys",
+            "jwt_key_file",
+            "jwt_issuer",
+            "jwt_audience",
+            "redis_url",
+        ):
             return None if text.lower() in ("", "none", "off") else text
         if isinstance(default, bool):
             if text.lower() in ("1", "true", "yes", "on"):

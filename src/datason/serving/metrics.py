@@ -14,6 +14,7 @@ import time
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+from . import multiproc
 from .errors import ERROR_KINDS
 
 __all__ = ["ServiceMetrics"]
@@ -33,6 +34,8 @@ class ServiceMetrics:
         "_cache_hits",
         "_cache_misses",
         "_lock",
+        "_model_id",
+        "_mp",
         "_security",
         "active_models",
         "content_type",
@@ -44,15 +47,25 @@ class ServiceMetrics:
         from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram
 
         self.registry = CollectorRegistry(auto_describe=True)
+        self._model_id = model_id
         #: Set when the service is one version of several (``ModelService.join``): the ``model_version`` label.
         self.model_version: str | None = None
         self.content_type = CONTENT_TYPE_LATEST
         self._bounds = tuple(float(b) for b in buckets if b != float("inf"))
         self._lock = threading.Lock()
         self._by_protocol: dict[str, _Tally] = {p: _Tally(len(self._bounds) + 1) for p in protocols}
-        self.registry.register(_RequestCollector(model_id, self))
+        # Several worker processes (PROMETHEUS_MULTIPROC_DIR, issue 18): the request families go to the shared
+        # files as prometheus_client objects (datason.serving.multiproc); one process keeps the cheaper tallies.
+        self._mp: Any = None
+        if multiproc.enabled():
+            self._mp = multiproc.RequestMetrics(model_id, self._bounds, tuple(protocols))
+        else:
+            self.registry.register(_RequestCollector(model_id, self))
         self.active_models = Gauge(
-            "ml_active_models", "Models this service is serving (1 once started).", registry=self.registry
+            "ml_active_models",
+            "Models this service is serving (1 once started).",
+            registry=self.registry,
+            multiprocess_mode="livemax",  # several workers: 1 while any live one serves
         )
         self._cache_hits = Counter(
             "ml_prediction_cache_hits_total",
@@ -89,6 +102,9 @@ class ServiceMetrics:
 
     def request(self, ok: bool, seconds: float, kind: str | None = None, protocol: str = "datason") -> None:
         """Count one finished prediction request and its latency; ``kind`` names a failure."""
+        if self._mp is not None:
+            self._mp.request(ok, seconds, kind, protocol, self.model_version)
+            return
         tally = self._by_protocol[protocol]
         bucket = bisect.bisect_left(self._bounds, seconds)  # the first bound >= seconds, as Prometheus' "le"
         with self._lock:
@@ -109,9 +125,15 @@ class ServiceMetrics:
 
     def render(self) -> bytes:
         """The registry in the Prometheus text exposition format."""
+        if self._mp is not None:
+            return multiproc.render()  # every worker's files, merged
         from prometheus_client import generate_latest
 
         return generate_latest(self.registry)
+
+    def totals(self) -> tuple[int, int, int, float] | None:
+        """With several workers, (requests, 5xx, 4xx, latency seconds) of them all; None in a single process."""
+        return None if self._mp is None else multiproc.totals(self._model_id, self.model_version)
 
 
 class _Tally:

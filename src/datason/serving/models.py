@@ -39,6 +39,7 @@ from typing import Any
 
 import orjson
 
+from . import multiproc
 from .config import ServingConfig
 from .errors import NotFoundError, utc_timestamp
 from .service import ModelService, ServingResponse, _answer
@@ -399,6 +400,13 @@ class ModelSet:
         counts the versions started), plus ``ml_shadow_comparisons_total``."""
         from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
+        if (
+            multiproc.enabled()
+        ):  # --workers N (shared state, issue 18): every worker's files, then this worker's shadows
+            shadows = [f for f in _SetCollector(self).collect() if f.name == "ml_shadow_comparisons"]
+            registry = CollectorRegistry(auto_describe=False)
+            registry.register(_Families(shadows))
+            return _answer(200, multiproc.render() + generate_latest(registry), rid, CONTENT_TYPE_LATEST)
         if self._metrics is None:
             registry = CollectorRegistry(auto_describe=False)
             registry.register(_SetCollector(self))
@@ -579,3 +587,13 @@ class _SetCollector:
         for (model, primary, shadow, outcome), count in sorted(self.models.shadow_counts().items()):
             shadows.add_metric((model, primary, shadow, outcome), count)
         yield shadows
+
+
+class _Families:
+    """Ready metric families as a collector (the shadow counter beside the multiprocess files)."""
+
+    def __init__(self, families: list[Any]) -> None:
+        self.families = families
+
+    def collect(self) -> Iterator[Any]:
+        return iter(self.families)

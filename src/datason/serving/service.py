@@ -35,9 +35,10 @@ from .errors import (
     utc_timestamp,
 )
 from .metrics import ServiceMetrics
-from .ratelimit import RateLimiter, client_identity
+from .ratelimit import client_identity
 from .requestlog import RequestLogger, request_id
 from .security import SecurityEvents
+from .sharedstate import RedisPredictionCache, SharedState, rate_limiter
 from .validation import RequestDecoder
 
 __all__ = ["ModelService", "ServingResponse"]
@@ -120,20 +121,35 @@ class ModelService:
             inputs=self.inputs,
             outputs=self.outputs,
         )
-        self._limiter = RateLimiter(cfg.rate_limit, cfg.rate_limit_strategy) if cfg.rate_limit else None
+        self._metrics = ServiceMetrics(cfg.model_id, cfg.latency_buckets, tuple(self.adapters))
+        # -- shared state (issue 18): with redis_url, limits and the cache live in Redis for every process --
+        #: The service's Redis (``datason.serving.sharedstate.SharedState``), None: limits and cache in memory.
+        self.shared = (
+            SharedState(cfg.redis_url, model_id=cfg.model_id, registry=self.registry) if cfg.redis_url else None
+        )
+        limit, strategy = cfg.rate_limit, cfg.rate_limit_strategy
+        self._limiter = rate_limiter(limit, strategy, self.shared, "rate") if limit else None
         self._client_header = cfg.client_id_header.lower() if cfg.client_id_header else None
         # With authentication on, an unauthenticated caller is named by its address (or a proxy's client
         # header), never by a hash of the credential it presented.
         header = self._client_header
         self._anon_header = None if header in ("x-api-key", "authorization") else header
         #: The access checks (``datason.serving.auth.Authenticator``), None when authentication is off.
-        self.auth: Authenticator | None = Authenticator(cfg, self._limiter) if cfg.auth_enabled else None
-        self._metrics = ServiceMetrics(cfg.model_id, cfg.latency_buckets, tuple(self.adapters))
+        self.auth: Authenticator | None = (
+            Authenticator(cfg, self._limiter, shared=self.shared) if cfg.auth_enabled else None
+        )
         self._events = SecurityEvents(cfg.model_id, self._metrics.security_event)
         self._log = RequestLogger(
             cfg.model_id, model_version=cfg.model_version, log_payloads=cfg.log_payloads, redact_keys=cfg.redact_keys
         )
-        self._cache = PredictionCache(cfg.cache_size, cfg.cache_ttl) if cfg.cache_size else None
+        self._cache: PredictionCache | RedisPredictionCache | None = None
+        if cfg.cache_size and self.shared is not None:
+            version = cfg.model_version
+            self._cache = RedisPredictionCache(
+                self.shared, ttl=cfg.cache_ttl, model_id=cfg.model_id, model_version=version
+            )
+        elif cfg.cache_size:
+            self._cache = PredictionCache(cfg.cache_size, cfg.cache_ttl)
         self._batcher = (
             MicroBatcher(
                 self._invoke,
@@ -481,18 +497,23 @@ class ModelService:
 
     def health(self) -> dict[str, Any]:
         """Counts since start: ``status`` is ``degraded`` when the 5xx share exceeds ``degraded_error_rate``."""
-        with self._lock:
-            total, errors, client_errors, latency = (
-                self._total,
-                self._server_errors,
-                self._client_errors,
-                self._latency_sum,
-            )
+        counts = self._metrics.totals()  # several workers (issue 18): the sums over all of them
+        if counts is not None:
+            total, errors, client_errors, latency = counts
+        else:
+            with self._lock:
+                total, errors, client_errors, latency = (
+                    self._total,
+                    self._server_errors,
+                    self._client_errors,
+                    self._latency_sum,
+                )
         cfg = self.config
         rate = errors / total if total else 0.0
         degraded = total >= cfg.min_requests_for_health and rate > cfg.degraded_error_rate
-        return {
-            "status": "degraded" if degraded else "healthy",
+        shared = self.shared
+        body: dict[str, Any] = {
+            "status": "degraded" if degraded or (shared is not None and not shared.up) else "healthy",
             "model_id": cfg.model_id,
             "model_version": cfg.model_version,
             "ready": self.ready,
@@ -504,6 +525,9 @@ class ModelService:
             "uptime_seconds": round(time.monotonic() - self._started_at, 3) if self._started else 0.0,
             "timestamp": utc_timestamp(),
         }
+        if shared is not None:  # issue 18: whether Redis answers (limits and cache fall back while it does not)
+            body["shared_state"] = shared.health()
+        return body
 
     def metrics(self) -> tuple[bytes, str]:
         """The Prometheus text of this service's registry and its content type."""
