@@ -1190,22 +1190,12 @@ def main() -> None:
     print(report)
     if output != "-":
         Path(output).parent.mkdir(parents=True, exist_ok=True)
-        # keep the sections the other benchmark scripts (serving, protocols, shapes, integrations, workers) wrote
+        # keep every section another benchmark script wrote (serving, protocols, shapes, each integration's,
+        # workers...): each sits between its own <!-- NAME:begin --> and <!-- NAME:end --> markers
         old_text = Path(output).read_text() if Path(output).exists() else ""
         kept = [
             m.group(0).rstrip("\n") + "\n"
-            for name in (
-                "serving",
-                "protocols",
-                "shapes",
-                "bentoml",
-                "ray_serve",
-                "mlflow",
-                "kserve",
-                "seldon",
-                "litserve",
-                "workers",
-            )
+            for name in dict.fromkeys(re.findall(r"<!-- ([a-z0-9_]+):begin -->", old_text))
             if (m := docblock.pattern(name).search(old_text))
         ]
         Path(output).write_text(report + "".join("\n" + block for block in kept))
