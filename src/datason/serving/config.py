@@ -79,6 +79,11 @@ _DOCS: dict[str, str] = {
         "datason config for requests and responses (env: a preset name: api, ml, strict...); "
         "None: api, keys in predict's order."
     ),
+    # -- issue 18, tracing --
+    "tracing": (
+        "OpenTelemetry spans per prediction (decode, validate, predict, encode) and W3C `traceparent` in and "
+        "out, to the global TracerProvider or an OTLP exporter set by `OTEL_*` variables (docs/deployment.md)."
+    ),
 }
 
 
@@ -116,6 +121,8 @@ class ServingConfig:
     cors_origins: tuple[str, ...] = ()
     security_headers: bool = True
     datason_config: SerializationConfig | None = None
+    # -- issue 18, tracing (datason.serving.tracing) --
+    tracing: bool = False
 
     def __post_init__(self) -> None:
         for name in ("max_body_bytes", "max_depth", "max_features", "batch_max_size", "min_requests_for_health"):
@@ -156,6 +163,8 @@ class ServingConfig:
             raise ValueError("ServingConfig.jwt_algorithms must name at least one algorithm")
         if self.datason_config is not None and not isinstance(self.datason_config, SerializationConfig):
             raise ValueError("ServingConfig.datason_config must be a SerializationConfig or None")
+        if not isinstance(self.tracing, bool):
+            raise ValueError("ServingConfig.tracing must be True or False")
         if self.sync_in_thread not in (True, False, None):
             raise ValueError("ServingConfig.sync_in_thread must be True, False or None (auto)")
         protocols = tuple(dict.fromkeys(str(p).lower() for p in self.protocols))
