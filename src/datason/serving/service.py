@@ -7,6 +7,8 @@ one log line, and a security event for failures that are one (``datason.serving.
 framework-agnostic: it takes a body, headers and the peer address and returns a ``ServingResponse`` (status,
 headers, body bytes), so any server (the ASGI app here, BentoML, Ray Serve, KServe, Seldon) can wrap it.
 Everything that does not depend on the request is prepared at construction.
+With ``tracing`` on, ``datason.serving.tracing`` puts the steps of the instance in OpenTelemetry spans (off:
+nothing is imported or wrapped).
 """
 
 from __future__ import annotations
