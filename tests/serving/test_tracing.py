@@ -31,7 +31,7 @@ from opentelemetry.trace import SpanKind, StatusCode
 
 from datason import cli
 from datason.serving import ModelService, ServingConfig, create_app
-from datason.serving.adapters import DatasonAdapter
+from datason.serving.adapters import DatasonAdapter, KServeV1Adapter
 from datason.serving.config import ServingConfig as Cfg
 from datason.serving.tracing import setup_provider
 from tests.serving.apps import models
@@ -308,6 +308,32 @@ def test_under_a_framework_span_the_request_span_is_its_child(spans: InMemorySpa
     outer, mine = by_name["framework request"], by_name["POST /predict"]
     assert mine.kind is SpanKind.INTERNAL and mine.parent is not None
     assert mine.parent.span_id == outer.context.span_id
+
+
+def test_an_adapter_installed_after_construction_is_traced(spans: InMemorySpanExporter) -> None:
+    """Integrations (KServe, Seldon) put their own adapter in after building the service: it gets the spans,
+    and its own parse still runs."""
+    service = ModelService(lambda rows: [sum(r) for r in rows], config=ServingConfig(model_id="m", tracing=True))
+    parsed: list[bytes] = []
+
+    class Mine(KServeV1Adapter):
+        def parse(self, body: bytes, headers: dict[str, str]) -> Any:
+            parsed.append(body)
+            return super().parse(body, headers)
+
+    original = service.adapters["kserve_v1"]
+    assert type(original) is KServeV1Adapter  # not wrapped before a request uses it
+    service.adapters["kserve_v1"] = Mine(
+        max_depth=32, model_id="m", model_version="0.0.0", serialization=service.config.serialization
+    )
+    body = b'{"instances": [[1, 2], [3, 4]]}'
+    response = asyncio.run(service.predict_request(body, headers={}, client=None, protocol="kserve_v1"))
+    assert response.status == 200 and json.loads(response.body) == {"predictions": [3, 7]}
+    assert parsed == [body]
+    by_name = _by_name(spans.get_finished_spans())
+    assert set(by_name) == {"POST /v1/models/{name}:predict", *STAGES}
+    server = by_name["POST /v1/models/{name}:predict"]
+    assert all(by_name[s].parent.span_id == server.context.span_id for s in STAGES)  # type: ignore[union-attr]
 
 
 def test_tracing_off_records_nothing_and_wraps_nothing(

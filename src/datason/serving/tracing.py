@@ -14,8 +14,8 @@ What a traced ``ModelService`` records, through ``opentelemetry-api`` (``pip ins
   ``datason.predict`` (absent for a cache hit; ``datason.batch_size`` with micro-batching, under the request
   that opened the batch) and ``datason.encode`` (the protocol's response).
 - **W3C trace context** in and out: a request's ``traceparent``/``tracestate`` headers make its span a child of
-  the caller's (the trace continues); every traced response carries a ``traceparent`` (and ``tracestate``)
-  header naming the request span.
+  the caller's (the trace continues; read by the global propagator, so ``OTEL_PROPAGATORS`` can add B3 or
+  others); every traced response carries a ``traceparent`` (and ``tracestate``) header naming the request span.
 - **Errors**: the stage that failed (decode, validate, predict, encode) gets status ERROR and an ``exception``
   event holding the exception's class and the client-safe message of the answer (rules and paths, never request
   values; a failing predict's own message and traceback are never recorded: they may quote its input). The
@@ -32,7 +32,9 @@ OTLP/HTTP exporter, which reads every other ``OTEL_EXPORTER_OTLP_*`` variable it
 turns that off. With neither, spans are not recorded but ``traceparent`` is still passed on.
 
 Off, nothing here is imported and the pipeline is the same code: ``instrument`` replaces, on one service
-instance, ``handle``, ``reject_request``, ``predict`` and the protocol adapters by traced wrappers.
+instance, ``handle``, ``reject_request`` and ``predict`` by traced wrappers, and each protocol's adapter on its
+first request (so an adapter an integration installs after construction, as KServe's and Seldon's do, is
+traced too).
 """
 
 from __future__ import annotations
@@ -116,6 +118,7 @@ def instrument(service: ModelService) -> None:
     trace = _api()
     from opentelemetry import context as otel_context
     from opentelemetry import propagate
+    from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
     from .. import __version__
 
@@ -128,8 +131,7 @@ def instrument(service: ModelService) -> None:
         )
     tracer = trace.get_tracer(INSTRUMENTATION, __version__)
     service._log.trace_ids = current_ids
-    for name, adapter in list(service.adapters.items()):
-        service.adapters[name] = _TracedAdapter(adapter, tracer)
+    adapters = service.adapters
     batched = cfg.batch_max_size > 1
     predict = service.predict
     service.predict = _traced_async(predict, tracer, batched) if service._async else _traced(predict, tracer, batched)
@@ -142,8 +144,12 @@ def instrument(service: ModelService) -> None:
     handle = service.handle
     reject = service.reject_request
     server, internal = trace.SpanKind.SERVER, trace.SpanKind.INTERNAL
+    w3c = TraceContextTextMapPropagator()  # responses carry W3C headers whatever OTEL_PROPAGATORS reads
 
     def start(headers: dict[str, str], client: str | None, protocol: str, path: str | None) -> tuple[Any, Any]:
+        adapter = adapters.get(protocol)
+        if adapter is not None and type(adapter) is not _TracedAdapter:  # also one an integration put in later
+            adapters[protocol] = _TracedAdapter(adapter, tracer)
         current = trace.get_current_span()
         if current.get_span_context().is_valid:  # a framework's own instrumentation opened the request's span
             parent, kind = None, internal
@@ -175,8 +181,8 @@ def instrument(service: ModelService) -> None:
             if status >= 500:
                 span.set_status(trace.Status(trace.StatusCode.ERROR))
         carrier: dict[str, str] = {}
-        propagate.inject(carrier, trace.set_span_in_context(span))
-        response.headers.extend((k.lower(), v) for k, v in carrier.items() if k.lower() in _OUT)
+        w3c.inject(carrier, trace.set_span_in_context(span))
+        response.headers.extend(carrier.items())
         span.end()
         return response
 
@@ -223,9 +229,6 @@ def instrument(service: ModelService) -> None:
     # On this instance only: the class's methods, and every untraced service, stay as they are.
     vars(service)["handle"] = traced_handle
     vars(service)["reject_request"] = traced_reject
-
-
-_OUT = ("traceparent", "tracestate")
 
 
 class _RouteNames:
@@ -327,25 +330,29 @@ class _TracedAdapter(Adapter):
         self._trace = trace
 
     def __getattr__(self, name: str) -> Any:  # model_id, decoder, codec...: the inner adapter's
+        if name == "inner":  # not set yet (a copy being made): no recursion
+            raise AttributeError(name)
         return getattr(self.inner, name)
 
-    def _span(self, name: str) -> Any:
-        return self._tracer.start_as_current_span(name, record_exception=False, set_status_on_exception=False)
-
+    # Leaf spans: started under the current (request) span but not made current themselves, which saves the
+    # context attach and detach of each (nothing runs inside them that could open a span).
     def parse(self, body: bytes, headers: dict[str, str]) -> Parsed:
-        with self._span("datason.decode") as span:
-            span.set_attribute("datason.body_bytes", len(body))
-            try:
-                read = self.inner.read(body, headers)
-            except BaseException as exc:
-                _record(span, exc, self._trace)
-                raise
-        with self._span("datason.validate") as span:
-            try:
-                return self.inner.check(read, headers)
-            except BaseException as exc:
-                _record(span, exc, self._trace)
-                raise
+        span = self._tracer.start_span("datason.decode", attributes={"datason.body_bytes": len(body)})
+        try:
+            read = self.inner.read(body, headers)
+        except BaseException as exc:
+            _record(span, exc, self._trace)
+            raise
+        finally:
+            span.end()
+        span = self._tracer.start_span("datason.validate")
+        try:
+            return self.inner.check(read, headers)
+        except BaseException as exc:
+            _record(span, exc, self._trace)
+            raise
+        finally:
+            span.end()
 
     def read(self, body: bytes, headers: dict[str, str]) -> Any:
         return self.inner.read(body, headers)
@@ -354,14 +361,16 @@ class _TracedAdapter(Adapter):
         return self.inner.check(read, headers)
 
     def render(self, result: Any, parsed: Parsed, rid: str, elapsed: float) -> Rendered:
-        with self._span("datason.encode") as span:
-            try:
-                rendered = self.inner.render(result, parsed, rid, elapsed)
-            except BaseException as exc:
-                _record(span, exc, self._trace)
-                raise
+        span = self._tracer.start_span("datason.encode")
+        try:
+            rendered = self.inner.render(result, parsed, rid, elapsed)
             span.set_attribute("datason.body_bytes", len(rendered.body))
             return rendered
+        except BaseException as exc:
+            _record(span, exc, self._trace)
+            raise
+        finally:
+            span.end()
 
     def error(self, rid: str, error: ServingError) -> bytes:
         return self.inner.error(rid, error)
