@@ -62,6 +62,11 @@ _DOCS: dict[str, str] = {
     "log_payloads": "Add the (redacted) features to each request's log line.",
     "redact_keys": "Keys whose values logs replace by `[REDACTED]` (case-insensitive substring match).",
     "latency_buckets": "Bucket bounds (seconds) of the latency histogram.",
+    # -- issue 18, tracing --
+    "tracing": (
+        "OpenTelemetry spans per prediction (decode, validate, predict, encode) and W3C `traceparent` in and "
+        "out, to the global TracerProvider or an OTLP exporter set by `OTEL_*` variables (docs/deployment.md)."
+    ),
     "protocols": "Protocols answered beside `/predict`: `oip`, `kserve_v1`, `seldon`, `mlflow` (comma-separated).",
     "api_keys": (
         "Turns authentication on: a key store file (`datason keys create`: salted key hashes, names, scopes, "
@@ -78,11 +83,6 @@ _DOCS: dict[str, str] = {
     "datason_config": (
         "datason config for requests and responses (env: a preset name: api, ml, strict...); "
         "None: api, keys in predict's order."
-    ),
-    # -- issue 18, tracing --
-    "tracing": (
-        "OpenTelemetry spans per prediction (decode, validate, predict, encode) and W3C `traceparent` in and "
-        "out, to the global TracerProvider or an OTLP exporter set by `OTEL_*` variables (docs/deployment.md)."
     ),
 }
 
@@ -110,6 +110,8 @@ class ServingConfig:
     log_payloads: bool = False
     redact_keys: tuple[str, ...] = DEFAULT_REDACT
     latency_buckets: tuple[float, ...] = DEFAULT_BUCKETS
+    # -- issue 18, tracing (datason.serving.tracing) --
+    tracing: bool = False
     protocols: tuple[str, ...] = PROTOCOLS
     api_keys: str | None = None
     jwt_key_file: str | None = None
@@ -121,8 +123,6 @@ class ServingConfig:
     cors_origins: tuple[str, ...] = ()
     security_headers: bool = True
     datason_config: SerializationConfig | None = None
-    # -- issue 18, tracing (datason.serving.tracing) --
-    tracing: bool = False
 
     def __post_init__(self) -> None:
         for name in ("max_body_bytes", "max_depth", "max_features", "batch_max_size", "min_requests_for_health"):
