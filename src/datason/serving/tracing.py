@@ -201,6 +201,8 @@ def instrument(service: ModelService) -> None:
         **kwargs: Any,
     ) -> ServingResponse:
         span, token = start(headers, client, protocol, path)
+        if kwargs.get("shadow"):  # a copy of a request another model version answered (datason.serving.models)
+            span.set_attribute("datason.shadow", True)
         try:
             response = await handle(body, headers, client, protocol, path, **kwargs)
         except BaseException as exc:  # cancelled (client gone): handle answers every error itself
