@@ -8,7 +8,7 @@ What a traced ``ModelService`` records, through ``opentelemetry-api`` (``pip ins
   instrumentation already opened a span (it is then the parent). Attributes: ``http.request.method``,
   ``url.path``, ``http.route``, ``http.response.status_code``, ``client.address``, ``user_agent.original``,
   ``error.type`` (the status code, for 4xx and 5xx), and datason's ``datason.protocol``, ``datason.model_id``,
-  ``datason.model_version``, ``datason.request_id``.
+  ``datason.model_version``, ``datason.request_id`` (and ``datason.shadow`` on a shadow copy of a request).
 - **Four children** of it, in pipeline order: ``datason.decode`` (the wire format read within the limits),
   ``datason.validate`` (the schema or OIP input specs; empty for protocols with nothing to validate),
   ``datason.predict`` (absent for a cache hit; ``datason.batch_size`` with micro-batching, under the request
