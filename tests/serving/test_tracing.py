@@ -310,6 +310,24 @@ def test_under_a_framework_span_the_request_span_is_its_child(spans: InMemorySpa
     assert mine.parent.span_id == outer.context.span_id
 
 
+@pytest.mark.parametrize("in_thread", [False, True], ids=["inline", "thread"])
+def test_spans_a_predict_opens_are_children_of_the_predict_span(spans: InMemorySpanExporter, in_thread: bool) -> None:
+    tracer = trace.get_tracer("a-model")
+
+    def predict(features: Any) -> Any:
+        with tracer.start_as_current_span("feature lookup"):
+            return {"y": features["x"] + 1}
+
+    cfg = ServingConfig(model_id="m", tracing=True, sync_in_thread=in_thread)
+    response = asyncio.run(
+        ModelService(predict, config=cfg).predict_request(b'{"features": {"x": 1}}', headers={}, client=None)
+    )
+    assert response.status == 200
+    by_name = _by_name(spans.get_finished_spans())
+    inner, predict_span = by_name["feature lookup"], by_name["datason.predict"]
+    assert inner.parent is not None and inner.parent.span_id == predict_span.context.span_id
+
+
 def test_an_adapter_installed_after_construction_is_traced(spans: InMemorySpanExporter) -> None:
     """Integrations (KServe, Seldon) put their own adapter in after building the service: it gets the spans,
     and its own parse still runs."""

@@ -271,14 +271,11 @@ def _record(span: Any, exc: BaseException, trace: Any) -> None:
 
 
 def _traced(predict: Callable[[Any], Any], tracer: Any, batched: bool) -> Callable[[Any], Any]:
+    """``predict`` in a ``datason.predict`` span (a sync function stays sync: it may run in a worker thread)."""
     from opentelemetry import trace
 
     def traced_predict(features: Any) -> Any:
-        with tracer.start_as_current_span(
-            "datason.predict", record_exception=False, set_status_on_exception=False
-        ) as span:
-            if batched:
-                span.set_attribute("datason.batch_size", len(features))
+        with _predict_span(tracer, features, batched) as span:
             try:
                 return predict(features)
             except BaseException as exc:
@@ -290,14 +287,11 @@ def _traced(predict: Callable[[Any], Any], tracer: Any, batched: bool) -> Callab
 
 
 def _traced_async(predict: Callable[[Any], Any], tracer: Any, batched: bool) -> Callable[[Any], Any]:
+    """``predict`` (a coroutine function, or an object with an async ``__call__``) in a ``datason.predict`` span."""
     from opentelemetry import trace
 
     async def traced_predict(features: Any) -> Any:
-        with tracer.start_as_current_span(
-            "datason.predict", record_exception=False, set_status_on_exception=False
-        ) as span:
-            if batched:
-                span.set_attribute("datason.batch_size", len(features))
+        with _predict_span(tracer, features, batched) as span:
             try:
                 return await predict(features)
             except BaseException as exc:
@@ -306,6 +300,14 @@ def _traced_async(predict: Callable[[Any], Any], tracer: Any, batched: bool) -> 
 
     traced_predict.__wrapped__ = predict  # type: ignore[attr-defined]
     return traced_predict
+
+
+def _predict_span(tracer: Any, features: Any, batched: bool) -> Any:
+    """The current span around one predict call: spans predict opens itself become its children."""
+    attributes = {"datason.batch_size": len(features)} if batched else None
+    return tracer.start_as_current_span(
+        "datason.predict", attributes=attributes, record_exception=False, set_status_on_exception=False
+    )
 
 
 def _record_predict(span: Any, exc: BaseException, trace: Any) -> None:
