@@ -79,6 +79,16 @@ class Adapter:
     def parse(self, body: bytes, headers: dict[str, str]) -> Parsed:
         raise NotImplementedError
 
+    # ``parse`` in two steps, for tracing's decode and validate spans (``parse`` itself stays one call):
+    def read(self, body: bytes, headers: dict[str, str]) -> Any:
+        """The wire format decoded within the limits, not yet validated (``check`` finishes ``parse``)."""
+        return self.parse(body, headers)
+
+    def check(self, read: Any, headers: dict[str, str]) -> Parsed:
+        """What ``read`` gave, validated: the ``Parsed`` that ``parse`` returns."""
+        result: Parsed = read
+        return result
+
     def render(self, result: Any, parsed: Parsed, rid: str, elapsed: float) -> Rendered:
         raise NotImplementedError
 
@@ -108,6 +118,13 @@ class DatasonAdapter(Adapter):
         accept = headers.get("accept")
         typed = accept is not None and _TYPED_TOKEN in accept.lower()
         return Parsed(self.decoder.decode(body), typed)
+
+    def read(self, body: bytes, headers: dict[str, str]) -> Any:
+        return self.decoder.parse(body)
+
+    def check(self, read: Any, headers: dict[str, str]) -> Parsed:
+        accept = headers.get("accept")
+        return Parsed(self.decoder.check(read), accept is not None and _TYPED_TOKEN in accept.lower())
 
     def render(self, result: Any, parsed: Parsed, rid: str, elapsed: float) -> Rendered:
         typed = parsed.request is True
@@ -202,6 +219,17 @@ class OipAdapter(_CodecAdapter):
             except DatasonError as exc:
                 raise MalformedRequestError(exc.reason, path=exc.path, type_name=exc.type_name) from None
         return Parsed(request.value, request)
+
+    def read(self, body: bytes, headers: dict[str, str]) -> Any:
+        return self.decode(body, header_length=headers.get("inference-header-content-length"))
+
+    def check(self, read: Any, headers: dict[str, str]) -> Parsed:
+        if self.inputs:
+            try:
+                self.codec.check_inputs(read, self.inputs)
+            except DatasonError as exc:
+                raise MalformedRequestError(exc.reason, path=exc.path, type_name=exc.type_name) from None
+        return Parsed(read.value, read)
 
     def render(self, result: Any, parsed: Parsed, rid: str, elapsed: float) -> Rendered:
         request = parsed.request

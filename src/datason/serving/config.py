@@ -62,6 +62,11 @@ _DOCS: dict[str, str] = {
     "log_payloads": "Add the (redacted) features to each request's log line.",
     "redact_keys": "Keys whose values logs replace by `[REDACTED]` (case-insensitive substring match).",
     "latency_buckets": "Bucket bounds (seconds) of the latency histogram.",
+    # -- issue 18, tracing --
+    "tracing": (
+        "OpenTelemetry spans per prediction (decode, validate, predict, encode) and W3C `traceparent` in and "
+        "out, to the global TracerProvider or an OTLP exporter set by `OTEL_*` variables (docs/deployment.md)."
+    ),
     "protocols": "Protocols answered beside `/predict`: `oip`, `kserve_v1`, `seldon`, `mlflow` (comma-separated).",
     "api_keys": (
         "Turns authentication on: a key store file (`datason keys create`: salted key hashes, names, scopes, "
@@ -115,6 +120,8 @@ class ServingConfig:
     log_payloads: bool = False
     redact_keys: tuple[str, ...] = DEFAULT_REDACT
     latency_buckets: tuple[float, ...] = DEFAULT_BUCKETS
+    # -- issue 18, tracing (datason.serving.tracing) --
+    tracing: bool = False
     protocols: tuple[str, ...] = PROTOCOLS
     api_keys: str | None = None
     jwt_key_file: str | None = None
@@ -172,6 +179,8 @@ class ServingConfig:
             raise ValueError("ServingConfig.jwt_algorithms must name at least one algorithm")
         if self.datason_config is not None and not isinstance(self.datason_config, SerializationConfig):
             raise ValueError("ServingConfig.datason_config must be a SerializationConfig or None")
+        if not isinstance(self.tracing, bool):
+            raise ValueError("ServingConfig.tracing must be True or False")
         if self.sync_in_thread not in (True, False, None):
             raise ValueError("ServingConfig.sync_in_thread must be True, False or None (auto)")
         protocols = tuple(dict.fromkeys(str(p).lower() for p in self.protocols))

@@ -12,7 +12,7 @@ import os
 import random
 import re
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import IO, Any
 
 import orjson
@@ -63,9 +63,13 @@ def _redact(value: Any, words: tuple[str, ...]) -> Any:
 
 class RequestLogger:
     """Writes one JSON line per request: id, client, method, path, status, latency_ms, model_id, model_version
-    (when given: the version that answered), protocol."""
+    (when given: the version that answered), protocol.
 
-    __slots__ = ("_redact", "logger", "model_id", "model_version", "payloads")
+    ``trace_ids`` (set by ``datason.serving.tracing`` when tracing is on) gives the current ``trace_id`` and
+    ``span_id`` to add to the line.
+    """
+
+    __slots__ = ("_redact", "logger", "model_id", "model_version", "payloads", "trace_ids")
 
     def __init__(
         self,
@@ -80,6 +84,7 @@ class RequestLogger:
         self.model_version = model_version
         self.payloads = log_payloads
         self._redact = tuple(k.lower() for k in redact_keys)
+        self.trace_ids: Callable[[], dict[str, str] | None] | None = None
 
     def level(self, status: int) -> int:
         return logging.ERROR if status >= 500 else logging.INFO
@@ -127,6 +132,10 @@ class RequestLogger:
                 line["detail"] = detail
         if self.payloads and payload is not None:
             line["features"] = _redact(payload, self._redact)
+        if self.trace_ids is not None:  # tracing on (issue 18): the request's trace and span
+            ids = self.trace_ids()
+            if ids is not None:
+                line.update(ids)
         logger = self.logger
         # makeRecord + handle: what Logger.log does, minus the stack walk that finds the caller's line.
         logger.handle(logger.makeRecord(logger.name, level, __file__, 0, _dump(line), (), None))

@@ -7,11 +7,14 @@ one log line, and a security event for failures that are one (``datason.serving.
 framework-agnostic: it takes a body, headers and the peer address and returns a ``ServingResponse`` (status,
 headers, body bytes), so any server (the ASGI app here, BentoML, Ray Serve, KServe, Seldon) can wrap it.
 Everything that does not depend on the request is prepared at construction.
+With ``tracing`` on, ``datason.serving.tracing`` puts the steps of the instance in OpenTelemetry spans (off:
+nothing is imported or wrapped).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import inspect
 import logging
 import threading
@@ -166,6 +169,11 @@ class ModelService:
         self._latency_sum = 0.0
         self._started = self._stopped = False
         self._started_at = time.monotonic()
+        # -- issue 18, tracing: off, nothing is imported and no method is wrapped (datason.serving.tracing)
+        if cfg.tracing:
+            from .tracing import instrument
+
+            instrument(self)
 
     # -- lifecycle -------------------------------------------------------------------------------------
 
@@ -394,7 +402,9 @@ class ModelService:
         if self._auto:
             result = await self._invoke_auto(arg)
         elif self._in_thread:
-            result = await asyncio.get_running_loop().run_in_executor(None, self.predict, arg)
+            # the request's context (its trace span, use_config) goes with predict into the thread
+            ctx = contextvars.copy_context()
+            result = await asyncio.get_running_loop().run_in_executor(None, ctx.run, self.predict, arg)
         else:
             result = self.predict(arg)
         if _awaitable(result):
@@ -403,7 +413,8 @@ class ModelService:
 
     async def _invoke_auto(self, arg: Any) -> Any:
         if self._thread_next:
-            return await asyncio.get_running_loop().run_in_executor(None, self._timed, arg)
+            ctx = contextvars.copy_context()
+            return await asyncio.get_running_loop().run_in_executor(None, ctx.run, self._timed, arg)
         return self._timed(arg)
 
     def _timed(self, arg: Any) -> Any:
