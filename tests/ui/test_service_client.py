@@ -430,7 +430,7 @@ def test_the_api_key_reaches_a_service_with_access_control(monkeypatch: pytest.M
     service = InProcessService(create_app(lambda features: {"sum": sum(features.values())}, config=config))
     try:
         monkeypatch.delenv("DATASON_API_KEY", raising=False)
-        anonymous = ServiceClient(service.url)
+        anonymous = ServiceClient(service.url, timeout=30)
         with pytest.raises(ServiceResponseError) as refused:
             anonymous.metrics()
         assert refused.value.status == 401
@@ -438,12 +438,15 @@ def test_the_api_key_reaches_a_service_with_access_control(monkeypatch: pytest.M
         answer = anonymous.predict({"a": 1, "b": 2})
         assert answer.status == 401 and not answer.ok and answer.error == "authentication required"
 
-        for client in (ServiceClient(service.url, api_key=key), _client_from_env(monkeypatch, service.url, key)):
+        for client in (
+            ServiceClient(service.url, api_key=key, timeout=30),
+            _client_from_env(monkeypatch, service.url, key),
+        ):
             assert client.health()["model_id"] == "locked"
             result = client.predict({"a": 1, "b": 2})
             assert result.ok and result.prediction == {"sum": 3}
             assert client.metrics().total >= 1
-        wrong = ServiceClient(service.url, api_key=key[:-2] + "xx")
+        wrong = ServiceClient(service.url, api_key=key[:-2] + "xx", timeout=30)
         assert wrong.predict({"a": 1}).status == 401
     finally:
         service.stop()
@@ -451,4 +454,4 @@ def test_the_api_key_reaches_a_service_with_access_control(monkeypatch: pytest.M
 
 def _client_from_env(monkeypatch: pytest.MonkeyPatch, url: str, key: str) -> ServiceClient:
     monkeypatch.setenv("DATASON_API_KEY", key)
-    return ServiceClient(url)
+    return ServiceClient(url, timeout=30)
