@@ -385,15 +385,19 @@ def _serve_workers(args: argparse.Namespace) -> int:
 
     import uvicorn
 
+    from .serving import multiproc
+
     made = None
     if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         made = tempfile.mkdtemp(prefix="datason-metrics-")
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = made
     os.environ[_WORKER_ARGS_ENV] = json.dumps(vars(args))
+    os.environ[multiproc.OWNER_ENV] = "1"
     try:
         uvicorn.run("datason.cli:worker_app", factory=True, workers=args.workers, **_uvicorn_options(args))
     finally:
         os.environ.pop(_WORKER_ARGS_ENV, None)
+        os.environ.pop(multiproc.OWNER_ENV, None)
         if made is not None:
             os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
             shutil.rmtree(made, ignore_errors=True)

@@ -61,11 +61,11 @@ class ServiceMetrics:
             self._mp = multiproc.RequestMetrics(model_id, self._bounds, tuple(protocols))
         else:
             self.registry.register(_RequestCollector(model_id, self))
+        # several workers: 1 while any live one serves (only then: prometheus-client < 0.16, which seldon-core
+        # pins, has no ``livemax``, and one process needs no mode)
+        gauge_mode: dict[str, Any] = {"multiprocess_mode": "livemax"} if self._mp is not None else {}
         self.active_models = Gauge(
-            "ml_active_models",
-            "Models this service is serving (1 once started).",
-            registry=self.registry,
-            multiprocess_mode="livemax",  # several workers: 1 while any live one serves
+            "ml_active_models", "Models this service is serving (1 once started).", registry=self.registry, **gauge_mode
         )
         self._cache_hits = Counter(
             "ml_prediction_cache_hits_total",

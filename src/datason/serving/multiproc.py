@@ -5,7 +5,9 @@
 every counter, gauge and histogram writes its value to a memory-mapped file of its process in that directory.
 Here:
 
-- ``enabled()``: whether this process's ``prometheus_client`` is in that mode.
+- ``enabled()``: whether this process is a worker of ``datason serve --workers N`` (``OWNER_ENV`` set by the
+  CLI) and its ``prometheus_client`` is in that mode. A framework that puts ``prometheus_client`` in multiprocess
+  mode for its own workers (BentoML does) keeps the single-process metrics its integration labels per worker.
 - ``RequestMetrics``: the per-request families (``ml_prediction_requests_total``, ``..._latency_seconds``,
   ``..._errors_total``) as ``prometheus_client`` objects, so they land in the files (a single process keeps them
   as plain tallies instead, see ``metrics.py``); same names, labels and buckets.
@@ -26,7 +28,10 @@ from typing import Any
 
 from .errors import ERROR_KINDS, ServingError
 
-__all__ = ["RequestMetrics", "enabled", "mark_process_dead", "render", "totals"]
+__all__ = ["OWNER_ENV", "RequestMetrics", "enabled", "mark_process_dead", "render", "totals"]
+
+#: Set to "1" by ``datason serve --workers N`` for its workers: the shared files are datason's to write.
+OWNER_ENV = "DATASON_SERVING_MULTIPROC"
 
 
 def _statuses() -> dict[str, int]:
@@ -41,7 +46,10 @@ def _statuses() -> dict[str, int]:
 
 
 def enabled() -> bool:
-    """True when ``prometheus_client`` writes its values to ``PROMETHEUS_MULTIPROC_DIR`` (decided at its import)."""
+    """True in a worker of ``datason serve --workers N`` whose ``prometheus_client`` writes its values to
+    ``PROMETHEUS_MULTIPROC_DIR`` (decided at its import)."""
+    if os.environ.get(OWNER_ENV) != "1":
+        return False
     from prometheus_client import values
 
     return values.ValueClass is not values.MutexValue
