@@ -22,7 +22,6 @@ import math
 import os
 import pathlib
 import re
-import signal
 import subprocess
 import sys
 import time
@@ -46,7 +45,16 @@ from datason.config import get_api_config
 from datason.integrations import mlflow as dm
 from datason.protocols import mlflow as scoring
 from tests.interop.apps.mlflow_models import FRAME, VALUES, Showcase
-from tests.interop.helpers import ROOT, assert_array_exact, assert_frame_exact, free_port, get, post, strict_json
+from tests.interop.helpers import (
+    ROOT,
+    assert_array_exact,
+    assert_frame_exact,
+    free_port,
+    get,
+    post,
+    stop_group,
+    strict_json,
+)
 
 DOCS = ROOT / "docs" / "integrations" / "mlflow.md"
 BIN = pathlib.Path(sys.executable).parent
@@ -97,16 +105,7 @@ class MlflowServer:
         return False
 
     def stop(self) -> None:
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        try:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            self.proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait(timeout=20)
-        except ProcessLookupError:
-            pass
+        stop_group(self.proc)
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""

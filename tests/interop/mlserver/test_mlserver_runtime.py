@@ -20,7 +20,6 @@ import json
 import os
 import pathlib
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -48,7 +47,16 @@ from prometheus_client.parser import text_string_to_metric_families
 from datason.integrations.mlserver import DatasonCodec, DatasonModel, model_service
 from datason.protocols import oip
 from tests.interop.apps.mlserver_runtimes import Echo
-from tests.interop.helpers import ROOT, assert_array_exact, assert_frame_exact, free_port, get, post, strict_json
+from tests.interop.helpers import (
+    ROOT,
+    assert_array_exact,
+    assert_frame_exact,
+    free_port,
+    get,
+    post,
+    stop_group,
+    strict_json,
+)
 
 MODELS = ROOT / "tests" / "interop" / "apps" / "mlserver_models"
 EXAMPLE = ROOT / "examples" / "mlserver_iris"
@@ -120,16 +128,7 @@ class MLServer:
         return get(f"{self.url}/v2/models/{name}/ready")[0] == 200
 
     def stop(self) -> None:
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        try:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            self.proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait(timeout=20)
-        except ProcessLookupError:
-            pass
+        stop_group(self.proc)
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""

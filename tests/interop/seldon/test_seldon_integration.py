@@ -25,7 +25,6 @@ import json
 import os
 import pathlib
 import re
-import signal
 import subprocess
 import sys
 import time
@@ -48,7 +47,16 @@ from seldon_core.utils import json_to_seldon_message, seldon_message_to_json
 
 import datason
 from datason.protocols import seldon
-from tests.interop.helpers import ROOT, assert_array_exact, assert_frame_exact, free_port, get, post, strict_json
+from tests.interop.helpers import (
+    ROOT,
+    assert_array_exact,
+    assert_frame_exact,
+    free_port,
+    get,
+    post,
+    stop_group,
+    strict_json,
+)
 
 TYPED = "application/vnd.datason+json"
 PREDICT = "/api/v1.0/predictions"
@@ -107,16 +115,7 @@ class SeldonServer:
         return True
 
     def stop(self) -> None:
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        try:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            self.proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait(timeout=20)
-        except ProcessLookupError:
-            pass
+        stop_group(self.proc)
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
