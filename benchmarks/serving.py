@@ -2,7 +2,7 @@
 
 Usage (from the repository root, with the project's virtualenv; needs the Debian package ``wrk``):
 
-    .venv/bin/python benchmarks/serving.py                                # full run (3 rounds x 5 s), prints
+    .venv/bin/python benchmarks/serving.py                                # full run (5 rounds x 5 s), prints
     .venv/bin/python benchmarks/serving.py --output docs/benchmarks.md    # also writes its block there
     .venv/bin/python benchmarks/serving.py --quick                        # smoke run (1 round x 1 s, 3 rows)
 
@@ -1041,7 +1041,7 @@ def iris_us(rows: list[Row]) -> str:
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="smoke run: 1 round of 1 s, rows " + str(QUICK_ROWS))
-    parser.add_argument("--rounds", type=int, help="rounds over every row (default 3; quick 1)")
+    parser.add_argument("--rounds", type=int, help="rounds over every row (default 5; quick 1)")
     parser.add_argument("--duration", type=int, help="whole seconds per timed wrk run (default 5; quick 1)")
     parser.add_argument("--warmup", type=int, help="untimed wrk seconds before each app's first run of a row (1)")
     parser.add_argument("--threads", type=int, default=1, help="wrk threads (default 1: leaves a core to the server)")
@@ -1051,7 +1051,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     for flag in ("rounds", "duration", "warmup", "scenarios", "routes"):
         setattr(args, f"{flag}_given", getattr(args, flag) is not None)
-    args.rounds = args.rounds or (1 if args.quick else 3)
+    args.rounds = args.rounds or (1 if args.quick else 5)
     args.duration = args.duration or (1 if args.quick else 5)
     args.warmup = args.warmup if args.warmup is not None else 1
     return args

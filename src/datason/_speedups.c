@@ -327,8 +327,9 @@ static void forget_entries(void) {
 
 static inline void *scalar_value(PyObject *obj) { return (char *)obj + sizeof(PyObject); }
 
-/* The registered entry for an exact type (a new reference; its kind and layout in *kind, *layout), or NULL. */
-static PyObject *fast_entry(PyTypeObject *t, int *kind, int *layout) {
+/* The registered entry for an exact type (borrowed from the cache; its kind and layout in *kind, *layout), or
+ * NULL. It stays alive until Python code runs: a registration empties the cache. */
+static PyObject *peek_entry(PyTypeObject *t, int *kind, int *layout) {
     size_t slot = ((uintptr_t)t >> 5) % ENTRY_CACHE;
     if (entry_cache[slot].type != t) {
         PyObject *entry = fast_types == NULL ? NULL : PyDict_GetItemWithError(fast_types, (PyObject *)t);
@@ -341,7 +342,12 @@ static PyObject *fast_entry(PyTypeObject *t, int *kind, int *layout) {
     }
     *kind = entry_cache[slot].kind;
     *layout = entry_cache[slot].layout;
-    return Py_XNewRef(entry_cache[slot].entry);
+    return entry_cache[slot].entry;
+}
+
+/* The registered entry for an exact type (a new reference; its kind and layout in *kind, *layout), or NULL. */
+static inline PyObject *fast_entry(PyTypeObject *t, int *kind, int *layout) {
+    return Py_XNewRef(peek_entry(t, kind, layout));
 }
 
 /* "+HH:MM[:SS[.ffffff]]" as isoformat() appends a utcoffset; -1 when it is not a timedelta within a day. */
@@ -461,6 +467,8 @@ static int np_number(PyObject *obj, int kind, int layout, NpNumber *n) {
         float f;
         memcpy(&f, scalar_value(obj), 4);
         n->v = f;
+    } else if (kind == K_NP_FLOAT && (layout & RAW_SCALAR)) { /* float64: no subclass check of float */
+        memcpy(&n->v, scalar_value(obj), 8);
     } else {
         n->v = kind == K_NP_FLOAT && PyFloat_Check(obj) ? PyFloat_AS_DOUBLE(obj) : PyFloat_AsDouble(obj);
         if (n->v == -1.0 && PyErr_Occurred()) { PyErr_Clear(); return 0; }
@@ -1719,7 +1727,12 @@ static int write_value(Writer *o, PyObject *obj, Py_ssize_t depth) {
         }
     }
     int kind, layout;
-    PyObject *entry = fast_entry(t, &kind, &layout);
+    PyObject *entry = peek_entry(t, &kind, &layout);
+    if (entry != NULL && kind >= K_NP_BOOL && kind <= K_NP_FLOAT16) { /* no Python runs: the borrowed entry lives */
+        r = write_leaf(o, obj, kind, layout, PyTuple_GET_ITEM(entry, 1), depth);
+        return r != 0 ? (r < 0 ? -1 : 0) : write_slow(o, obj, depth);
+    }
+    Py_XINCREF(entry);
     if (entry != NULL) {
         PyObject *tag = PyTuple_GET_ITEM(entry, 1);
         if (kind == K_FIELDS && !w->strict) {

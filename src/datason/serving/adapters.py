@@ -140,7 +140,7 @@ class DatasonAdapter(Adapter):
                 b',"timestamp":"',
                 utc_timestamp().encode(),
                 b'","processing_time_ms":',
-                repr(round(elapsed * 1000.0, 3)).encode(),
+                b"%.3f" % (elapsed * 1000.0),  # one formatting (round() then repr() format twice)
                 b"}",
             )
         )

@@ -178,18 +178,24 @@ def prediction_failed(exc: BaseException) -> PredictionError:
 
 
 _last_second: tuple[int, str] = (-1, "")
+_last_milli: tuple[int, str] = (-1, "")
 
 
 def utc_timestamp(now: float | None = None) -> str:
     """ISO 8601 UTC with milliseconds and a ``Z`` suffix, e.g. ``2024-05-06T07:08:09.123Z``."""
-    global _last_second
+    global _last_second, _last_milli
     t = time.time() if now is None else now
+    milli, text = _last_milli  # a busy service answers several requests per millisecond: the same text
+    if int(t * 1000) == milli:
+        return text
     seconds = int(t)
     second, prefix = _last_second  # the formatted second is reused within that second (one tuple: thread-safe)
     if second != seconds:
         prefix = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds))
         _last_second = (seconds, prefix)
-    return f"{prefix}.{int((t - seconds) * 1000):03d}Z"
+    text = f"{prefix}.{int((t - seconds) * 1000):03d}Z"
+    _last_milli = (int(t * 1000), text)
+    return text
 
 
 def error_body(request_id: str, message: str, timestamp: str | None = None) -> bytes:
