@@ -241,6 +241,31 @@ def test_floats_are_written_exactly(numbers: list[float], walker: str) -> None:
     assert_exact(datason.loads(datason.dumps({"k": numbers}, indent=2)), {"k": numbers})
 
 
+# Short strings are read in overlapping words by the C writer: every length to 40 and every byte class matters.
+PLAIN_RUN = st.text(alphabet="aZ0 /~", max_size=20)
+ESCAPE_PRONE = st.builds(
+    lambda head, mark, tail: head + mark + tail,
+    PLAIN_RUN,
+    st.sampled_from(['"', "\\", "\n", "\t", "\x00", "\x1f", "\x7f", "\x80", "é", "€", "😀", ""]),
+    PLAIN_RUN,
+)
+
+
+@SETTINGS
+@given(
+    texts=st.lists(ESCAPE_PRONE, max_size=8),
+    numbers=st.lists(st.one_of(st.integers(-300, 300), st.integers(-(2**63), 2**64 - 1)), max_size=8),
+)
+def test_strings_and_ints_are_written_as_the_json_module_writes_them(
+    texts: list[str], numbers: list[int], walker: str
+) -> None:
+    """Plain mode writes str (values and keys) and int as ``json.dumps(ensure_ascii=False)`` does, whichever
+    walker writes them (the encoder's own pass, not orjson's plain fast path)."""
+    value = {"texts": texts, "keys": {t: i for i, t in enumerate(texts)}, "numbers": numbers}
+    want = json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+    assert encoder.Encoder(API).dumpb(value, sort_keys=False) == want
+
+
 @pytest.mark.parametrize(
     "value",
     [

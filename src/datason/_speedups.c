@@ -30,6 +30,14 @@
 #include <xlocale.h>
 #endif
 #define HAVE_STRTOD_L 1
+/* Out of line: containers and rare paths keep their large frames (a dict's pair buffer) out of write_value,
+ * which every leaf passes through. */
+#if defined(__GNUC__) || defined(__clang__)
+#define COLD_PATH __attribute__((noinline))
+#else
+#define COLD_PATH
+#endif
+
 static locale_t c_locale; /* strtod_l in the C locale: correctly rounded, whatever LC_NUMERIC says */
 #endif
 
@@ -129,7 +137,7 @@ static int has_surrogate(PyObject *s) {
 
 /* Can this string go out as it is (length limit, valid Unicode)? */
 static inline int text_ok(PyObject *s, Py_ssize_t max_str) {
-    return PyUnicode_GET_LENGTH(s) <= max_str && !has_surrogate(s);
+    return PyUnicode_GET_LENGTH(s) <= max_str && (PyUnicode_KIND(s) == PyUnicode_1BYTE_KIND || !has_surrogate(s));
 }
 
 /* The 36 characters of a UUID's canonical form into out; -1 with an error set. */
@@ -1206,27 +1214,81 @@ static inline int special8(uint64_t x) {
 }
 
 /* How many leading bytes of p[0..n) need no escape: sixteen at a time with SSE2 (every x86-64 has it), eight
- * at a time elsewhere (special8), then byte by byte. */
+ * at a time elsewhere (special8); a tail shorter than the step is checked by one load overlapping bytes
+ * already found clean (so the first special byte of that window is the first of the string), the bytes of
+ * a window that holds one are then walked one by one. */
+#if defined(__SSE2__)
+static inline int special16(const unsigned char *p) { /* bit i set: p[i] needs an escape */
+    const __m128i quote = _mm_set1_epi8('"'), backslash = _mm_set1_epi8('\\');
+    const __m128i flip = _mm_set1_epi8((char)0x80), control = _mm_set1_epi8((char)(0x20 ^ 0x80));
+    __m128i x = _mm_loadu_si128((const __m128i *)p);
+    __m128i bad = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, quote), _mm_cmpeq_epi8(x, backslash)),
+                               _mm_cmplt_epi8(_mm_xor_si128(x, flip), control)); /* x < 0x20, unsigned */
+    return _mm_movemask_epi8(bad);
+}
+#endif
+
 static inline Py_ssize_t plain_prefix(const unsigned char *p, Py_ssize_t n) {
     Py_ssize_t i = 0;
 #if defined(__SSE2__)
-    const __m128i quote = _mm_set1_epi8('"'), backslash = _mm_set1_epi8('\\');
-    const __m128i flip = _mm_set1_epi8((char)0x80), control = _mm_set1_epi8((char)(0x20 ^ 0x80));
     for (; i + 16 <= n; i += 16) {
-        __m128i x = _mm_loadu_si128((const __m128i *)(p + i));
-        __m128i bad = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, quote), _mm_cmpeq_epi8(x, backslash)),
-                                   _mm_cmplt_epi8(_mm_xor_si128(x, flip), control)); /* x < 0x20, unsigned */
-        int mask = _mm_movemask_epi8(bad);
+        int mask = special16(p + i);
         if (mask) return i + __builtin_ctz((unsigned)mask);
     }
-#endif
-    for (; i + 8 <= n; i += 8) {
-        uint64_t x;
-        memcpy(&x, p + i, 8);
-        if (special8(x)) break;
+    if (i == n) return n;
+    if (n >= 16) {
+        int mask = special16(p + n - 16);
+        return mask ? n - 16 + __builtin_ctz((unsigned)mask) : n;
     }
+#endif
+    uint64_t x;
+    for (; i + 8 <= n; i += 8) {
+        memcpy(&x, p + i, 8);
+        if (special8(x)) goto bytes;
+    }
+    if (i == n) return n;
+    if (n >= 8) {
+        memcpy(&x, p + n - 8, 8);
+        if (!special8(x)) return n;
+    } else if (n >= 4) { /* i is 0: two four-byte loads cover the string */
+        uint32_t lo, hi;
+        memcpy(&lo, p, 4);
+        memcpy(&hi, p + n - 4, 4);
+        if (!special8((uint64_t)lo | (uint64_t)hi << 32)) return n;
+    }
+bytes:
     while (i < n && !needs_escape[p[i]]) i++;
     return i;
+}
+
+/* An ASCII string of at most 16 bytes (keys, labels) in loads and stores of fixed width, overlapping when n is
+ * not a multiple of the width: 1 written, 0 when a byte needs an escape (nothing written), -1 on error. */
+static inline int write_short_ascii(Writer *o, const unsigned char *p, Py_ssize_t n) {
+    if (grow(o, 18) < 0) return -1;
+    char *out = o->buf + o->len + 1;
+    if (n >= 8) {
+        uint64_t a, b;
+        memcpy(&a, p, 8);
+        memcpy(&b, p + n - 8, 8);
+        if (special8(a) | special8(b)) return 0;
+        memcpy(out, &a, 8);
+        memcpy(out + n - 8, &b, 8);
+    } else if (n >= 4) {
+        uint32_t a, b;
+        memcpy(&a, p, 4);
+        memcpy(&b, p + n - 4, 4);
+        if (special8((uint64_t)a | (uint64_t)b << 32)) return 0;
+        memcpy(out, &a, 4);
+        memcpy(out + n - 4, &b, 4);
+    } else {
+        for (Py_ssize_t i = 0; i < n; i++) {
+            if (needs_escape[p[i]]) return 0;
+            out[i] = (char)p[i];
+        }
+    }
+    out[-1] = out[n] = '"';
+    o->len += n + 2;
+    return 1;
 }
 
 static int write_string(Writer *o, PyObject *s) {
@@ -1235,6 +1297,10 @@ static int write_string(Writer *o, PyObject *s) {
     if (PyUnicode_IS_COMPACT_ASCII(s)) {
         p = PyUnicode_1BYTE_DATA(s);
         n = PyUnicode_GET_LENGTH(s);
+        if (n <= 16) {
+            int r = write_short_ascii(o, p, n);
+            if (r != 0) return r < 0 ? -1 : 0;
+        }
     } else {
         p = (const unsigned char *)PyUnicode_AsUTF8AndSize(s, &n);
     }
@@ -1291,6 +1357,11 @@ static int write_string(Writer *o, PyObject *s) {
 static int put_u64(Writer *o, unsigned long long v, int negative) {
     if (grow(o, 24) < 0) return -1;
     if (negative) o->buf[o->len++] = '-';
+    if (v < 100) { /* counts, labels, class ids: one or two digits without the SWAR below */
+        if (v < 10) o->buf[o->len++] = (char)('0' + v);
+        else { memcpy(o->buf + o->len, DIGIT_PAIRS + 2 * v, 2); o->len += 2; }
+        return 0;
+    }
     if (v < 100000000) { /* up to 8 digits: made in a register (bcd8), one store */
         uint64_t bcd = bcd8((uint32_t)v);
         int lead = v ? __builtin_ctzll(bcd) / 8 : 7;
@@ -1378,7 +1449,7 @@ static int write_json(Writer *o, PyObject *obj) {
 }
 
 /* Hand obj to the Python walker and write the tree it returns. */
-static int write_slow(Writer *o, PyObject *obj, Py_ssize_t depth) {
+static COLD_PATH int write_slow(Writer *o, PyObject *obj, Py_ssize_t depth) {
     PyObject *tree = call_slow(o->w, obj, depth);
     if (tree == NULL) return -1;
     int r = write_json(o, tree);
@@ -1388,7 +1459,7 @@ static int write_slow(Writer *o, PyObject *obj, Py_ssize_t depth) {
 
 static int write_value(Writer *o, PyObject *obj, Py_ssize_t depth);
 
-static int write_list(Writer *o, PyObject *obj, Py_ssize_t depth) {
+static COLD_PATH int write_list(Writer *o, PyObject *obj, Py_ssize_t depth) {
     Walker *w = o->w;
     if (depth > w->max_depth || PyList_GET_SIZE(obj) > w->max_size) return write_slow(o, obj, depth);
     if (putc1(o, '[') < 0) return -1;
@@ -1422,7 +1493,7 @@ static inline int is_marker(PyObject *key) {
 
 #define SMALL_DICT 32
 
-static int write_dict(Writer *o, PyObject *obj, Py_ssize_t depth) {
+static COLD_PATH int write_dict(Writer *o, PyObject *obj, Py_ssize_t depth) {
     Walker *w = o->w;
     Py_ssize_t pos = 0, n = PyDict_GET_SIZE(obj), i = 0;
     PyObject *key, *item, *small[2 * SMALL_DICT], **kv = small;
@@ -1528,7 +1599,7 @@ static int write_items(Writer *o, const char **data, char code, const Py_ssize_t
 
 /* An unregistered dataclass or attrs instance as the object of its fields, without building the dict:
  * 1 written, 0 Python writes it, -1 error. names: (field order, sorted). */
-static int write_fields(Writer *o, PyObject *obj, PyObject *names, Py_ssize_t depth) {
+static COLD_PATH int write_fields(Writer *o, PyObject *obj, PyObject *names, Py_ssize_t depth) {
     Walker *w = o->w;
     if (!PyTuple_Check(names) || PyTuple_GET_SIZE(names) != 2) return 0;
     names = PyTuple_GET_ITEM(names, o->sort_keys ? 1 : 0);
@@ -1622,7 +1693,7 @@ static int write_leaf(Writer *o, PyObject *obj, int kind, int layout, PyObject *
 /* A registered ndarray written straight from its buffer: 1 written, 0 Python writes it, -1 error.
  * Only bool, int and float32/64 arrays of at least one dimension, native and C-ordered, all finite;
  * typed mode only when the readable form applies (array_format, compact_threshold). */
-static int write_array(Writer *o, PyObject *obj, PyObject *tag, Py_ssize_t depth) {
+static COLD_PATH int write_array(Writer *o, PyObject *obj, PyObject *tag, Py_ssize_t depth) {
     Walker *w = o->w;
     Py_buffer view;
     if (PyObject_GetBuffer(obj, &view, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0) { PyErr_Clear(); return 0; }
