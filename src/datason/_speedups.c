@@ -20,16 +20,9 @@
 #include <stdint.h>
 #include <float.h>
 #include <math.h>
-#if defined(__GLIBC__) || defined(__APPLE__)
-#include <locale.h>
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
-#include <stdlib.h>
-#if defined(__APPLE__)
-#include <xlocale.h>
-#endif
-#define HAVE_STRTOD_L 1
 /* Out of line: containers and rare paths keep their large frames (a dict's pair buffer) out of write_value,
  * which every leaf passes through. */
 #if defined(__GNUC__) || defined(__clang__)
@@ -37,7 +30,13 @@
 #else
 #define COLD_PATH
 #endif
-
+#if defined(__GLIBC__) || defined(__APPLE__)
+#include <locale.h>
+#include <stdlib.h>
+#if defined(__APPLE__)
+#include <xlocale.h>
+#endif
+#define HAVE_STRTOD_L 1
 static locale_t c_locale; /* strtod_l in the C locale: correctly rounded, whatever LC_NUMERIC says */
 #endif
 
