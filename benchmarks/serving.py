@@ -409,6 +409,7 @@ class Server:
     app: str  # "toolkit" or "bare"
     kind: str
     log_path: str | None = None
+    module: str = "serving"  # the module holding the ``<app>_app`` factories (serving_split wraps them)
     proc: subprocess.Popen[bytes] | None = None
     port: int = 0
     log: Any = None
@@ -438,7 +439,7 @@ class Server:
         if self.log_path:
             env[LOG_ENV] = self.log_path
         self.log = tempfile.TemporaryFile()
-        cmd = [sys.executable, "-m", "uvicorn", "--factory", f"serving:{self.app}_app", "--app-dir", str(HERE)]
+        cmd = [sys.executable, "-m", "uvicorn", "--factory", f"{self.module}:{self.app}_app", "--app-dir", str(HERE)]
         cmd += ["--fd", str(sock.fileno()), *uvicorn_options(loop, http)]
         try:
             self.proc = subprocess.Popen(
@@ -734,6 +735,26 @@ def check_answers(row: Row, toolkit: Server, bare: Server) -> str:
 # ---------------------------------------------------------------- each app called in-process (no HTTP)
 
 
+def request_scope(row: Row) -> dict[str, Any]:
+    """The ASGI scope of the row's POST, as uvicorn would build it (copy it per call: apps may change it)."""
+    path = ROUTES[row.route]
+    headers = [(b"host", b"127.0.0.1"), (b"content-type", row.content_type.encode())]
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [*headers, (b"content-length", str(len(row.body)).encode())],
+        "client": ("127.0.0.1", 40000),
+        "server": ("127.0.0.1", 8000),
+    }
+
+
 def in_process_us(rows: list[Row], repeats: int, log_dir: Path) -> dict[str, dict[str, float]]:
     """Per row, µs per request of each app called directly as an ASGI app in this process (no HTTP server),
     best of ``repeats`` batches of 200, the two apps interleaved: the apps' own work, far less noisy than wrk."""
@@ -754,22 +775,7 @@ def in_process_us(rows: list[Row], repeats: int, log_dir: Path) -> dict[str, dic
             raise RuntimeError(f"in-process request to {scope['path']} answered {status}")
 
     async def measure(row: Row, apps: dict[str, Any]) -> dict[str, float]:
-        path = ROUTES[row.route]
-        headers = [(b"host", b"127.0.0.1"), (b"content-type", row.content_type.encode())]
-        scope = {
-            "type": "http",
-            "asgi": {"version": "3.0"},
-            "http_version": "1.1",
-            "method": "POST",
-            "scheme": "http",
-            "path": path,
-            "raw_path": path.encode(),
-            "query_string": b"",
-            "root_path": "",
-            "headers": [*headers, (b"content-length", str(len(row.body)).encode())],
-            "client": ("127.0.0.1", 40000),
-            "server": ("127.0.0.1", 8000),
-        }
+        scope = request_scope(row)
         for app in apps.values():  # first calls: imports, the auto inline/thread choice
             for _ in range(5):
                 await one(app, scope, row.body)

@@ -114,3 +114,27 @@ def test_run_py_output_keeps_the_serving_section(tmp_path: pathlib.Path) -> None
     text = doc.read_text()
     assert "stale report" not in text and "## Workload A:" in text  # rewritten from scratch...
     assert text.endswith("\n" + block) and text.count("<!-- serving:begin -->") == 1  # ...but the section is kept
+
+
+SPLIT_ROW = re.compile(r"^\| (?P<part>[a-zA-Z/µ ]+?) \| (?P<cells>[^\n]+) \|$", re.M)
+
+
+def test_split_benchmark_times_each_part_in_the_server_and_in_process() -> None:
+    """benchmarks/serving_split.py (one short round): every part of both apps timed in the server and in-process;
+    the toolkit's parse and render lie inside its whole call, and the sends happen only in the server."""
+    if shutil.which("wrk") is None:
+        pytest.fail("wrk is not installed: run `apt-get install -y wrk` (as root) or `make wrk`")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT / "src"), os.environ.get("PYTHONPATH")]))}
+    cmd = [sys.executable, str(ROOT / "benchmarks" / "serving_split.py"), "--rounds", "1", "--seconds", "1"]
+    done = subprocess.run([*cmd, "--requests", "100"], capture_output=True, text=True, timeout=300, cwd=ROOT, env=env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.startswith("records/oip: µs per request"), done.stdout
+    cells = {m["part"]: m["cells"].split(" | ") for m in SPLIT_ROW.finditer(done.stdout) if m["part"] != "part"}
+    assert set(cells) >= {"app", "parse", "render", "send start", "send body", "app minus sends", "requests/s"}
+    app = [float(x) for x in cells["app"]]  # toolkit server, toolkit in-process, bare server, bare in-process
+    assert all(x > 0 for x in app), cells
+    for part in ("parse", "render"):
+        server, local = float(cells[part][0]), float(cells[part][1])
+        assert 0 < server < app[0] and 0 < local < app[1], (part, cells)
+        assert cells[part][2:] == ["—", "—"], cells  # the bare app has no adapter
+    assert float(cells["requests/s"][0]) > 0 and float(cells["requests/s"][2]) > 0, cells
