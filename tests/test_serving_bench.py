@@ -126,7 +126,7 @@ def test_split_benchmark_times_each_part_in_the_server_and_in_process() -> None:
         pytest.fail("wrk is not installed: run `apt-get install -y wrk` (as root) or `make wrk`")
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT / "src"), os.environ.get("PYTHONPATH")]))}
     cmd = [sys.executable, str(ROOT / "benchmarks" / "serving_split.py"), "--rounds", "1", "--seconds", "1"]
-    done = subprocess.run([*cmd, "--requests", "100"], capture_output=True, text=True, timeout=300, cwd=ROOT, env=env)
+    done = subprocess.run([*cmd, "--requests", "400"], capture_output=True, text=True, timeout=300, cwd=ROOT, env=env)
     assert done.returncode == 0, done.stdout + done.stderr
     assert done.stdout.startswith("records/oip: µs per request"), done.stdout
     cells = {m["part"]: m["cells"].split(" | ") for m in SPLIT_ROW.finditer(done.stdout) if m["part"] != "part"}
