@@ -6,21 +6,16 @@ back. Standard library only: the interop virtualenvs import it too.
 
 from __future__ import annotations
 
-import os
 import shutil
-import signal
 import socket
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterator
+
+from tests.processes import free_port, stop_group
 
 REDIS_SERVER = "/usr/bin/redis-server"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class RedisServer:
@@ -60,17 +55,17 @@ class RedisServer:
 
     def stop(self) -> None:
         proc, self.proc = self.proc, None
-        if proc is None or proc.poll() is not None:
-            return
-        try:
-            os.killpg(proc.pid, signal.SIGTERM)
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=10)
-        except ProcessLookupError:
-            pass
+        stop_group(proc, timeout=10)
 
     def close(self) -> None:
         self.stop()
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def running_redis() -> Iterator[RedisServer]:
+    """A started ``RedisServer`` for a fixture to yield from; closed (stopped, its directory removed) after."""
+    server = RedisServer().start()
+    try:
+        yield server
+    finally:
+        server.close()

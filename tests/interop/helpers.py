@@ -8,8 +8,6 @@ from __future__ import annotations
 import json
 import os
 import pathlib
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -19,6 +17,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from tests.processes import free_port, stop_group
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 
@@ -109,26 +109,6 @@ class Server:
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
-
-
-def stop_group(proc: subprocess.Popen[bytes] | None) -> None:
-    """Stop a server started in a process group of its own: SIGTERM to the group, SIGKILL after 20 s."""
-    if proc is None or proc.poll() is not None:
-        return
-    try:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=20)
-    except ProcessLookupError:
-        pass
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def post(url: str, body: bytes, headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:

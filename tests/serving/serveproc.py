@@ -8,13 +8,12 @@ import http.client
 import json
 import os
 import pathlib
-import signal
 import subprocess
 import sys
 import time
 from typing import Any
 
-from tests.redis_server import free_port
+from tests.processes import free_port, stop_group
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 
@@ -98,15 +97,7 @@ class Serve:
         proc = self.proc
         if proc is None:
             return None
-        if proc.poll() is None:
-            try:
-                os.killpg(proc.pid, signal.SIGTERM)
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(timeout=30)
-            except ProcessLookupError:
-                pass
+        stop_group(proc, timeout=30)
         return proc.returncode
 
     def log(self) -> str:

@@ -23,16 +23,12 @@ import datason
 from datason.config import get_ml_config
 from datason.serving import TYPED_MEDIA_TYPE, ModelService, ServingConfig, sharedstate
 from datason.serving.auth import KeyStore
-from tests.redis_server import RedisServer
+from tests.redis_server import RedisServer, running_redis
 
 
 @pytest.fixture(scope="module")
 def redis() -> Iterator[RedisServer]:
-    server = RedisServer().start()
-    try:
-        yield server
-    finally:
-        server.close()
+    yield from running_redis()
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from datason import cli
-from tests.redis_server import RedisServer
+from tests.redis_server import RedisServer, running_redis
 from tests.serving.serveproc import Serve
 
 APP = "tests.serving.apps.pids:predict"
@@ -48,11 +48,7 @@ def _stop(server: Serve) -> None:
 
 @pytest.fixture
 def redis() -> Iterator[RedisServer]:
-    server = RedisServer().start()
-    try:
-        yield server
-    finally:
-        server.close()
+    yield from running_redis()
 
 
 def test_the_limit_holds_across_workers(redis: RedisServer, tmp_path: pathlib.Path) -> None:

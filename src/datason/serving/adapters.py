@@ -213,12 +213,7 @@ class OipAdapter(_CodecAdapter):
             )
         except Exception as exc:
             raise self._decode_failed(exc) from None
-        if self.inputs:
-            try:
-                self.codec.check_inputs(request, self.inputs)
-            except DatasonError as exc:
-                raise MalformedRequestError(exc.reason, path=exc.path, type_name=exc.type_name) from None
-        return Parsed(request.value, request)
+        return self.check(request, headers)
 
     def read(self, body: bytes, headers: dict[str, str]) -> Any:
         return self.decode(body, header_length=headers.get("inference-header-content-length"))

@@ -25,7 +25,7 @@ from ray.serve.api import RunTarget
 from datason.integrations.ray_serve import deployment
 from datason.serving import ServingConfig
 from tests.interop.helpers import ROOT, free_port
-from tests.redis_server import RedisServer
+from tests.redis_server import RedisServer, running_redis
 from tests.serving.apps import pids
 
 
@@ -56,11 +56,7 @@ class Cluster:
 
 @pytest.fixture(scope="module")
 def redis() -> Iterator[RedisServer]:
-    server = RedisServer().start()
-    try:
-        yield server
-    finally:
-        server.close()
+    yield from running_redis()
 
 
 @pytest.fixture(scope="module")
