@@ -932,6 +932,38 @@ static inline uint64_t bcd8(uint32_t v) {
 }
 
 #define ASCII_ZEROS 0x3030303030303030ULL
+
+/* The 16 decimal digits of hi * 10**8 + lo (hi, lo < 10**8) as ASCII in one 128-bit word, the first digit in
+ * the lowest byte. With SSE2 both halves go at once: split by 10**4 (32-bit lanes), each 4-digit part spread
+ * over four 16-bit lanes and divided there by 10**3, 10**2, 10 and 1 with fixed-point multiplies (the
+ * quotients a, ab, abc, abcd), each digit its quotient less ten times the one before (W. Mula's method);
+ * half the instructions of two bcd8 calls, the same result (checked on every length and zero pattern). */
+static inline unsigned __int128 digits16(uint32_t hi, uint32_t lo) {
+#if defined(__SSE2__)
+    const __m128i x = _mm_set_epi64x(lo, hi);
+    const __m128i q = _mm_srli_epi64(_mm_mul_epu32(x, _mm_set1_epi32((int)0xd1b71759)), 45); /* x / 10**4 */
+    const __m128i r = _mm_sub_epi32(x, _mm_mul_epu32(q, _mm_set1_epi32(10000)));
+    /* 16-bit lanes [hi / 10**4, hi % 10**4, lo / 10**4, lo % 10**4], times 4 (the multipliers' fixed point) */
+    __m128i v = _mm_shuffle_epi32(_mm_or_si128(q, _mm_slli_epi32(r, 16)), _MM_SHUFFLE(3, 1, 2, 0));
+    v = _mm_slli_epi16(v, 2);
+    v = _mm_unpacklo_epi16(v, v);
+    const __m128i div = _mm_set_epi16(-32768, 13108, 5243, 8389, -32768, 13108, 5243, 8389);
+    const __m128i shift = _mm_set_epi16(-32768, 8192, 2048, 128, -32768, 8192, 2048, 128);
+    const __m128i ten = _mm_set1_epi16(10);
+    __m128i a = _mm_unpacklo_epi32(v, v), b = _mm_unpackhi_epi32(v, v); /* each part in four lanes */
+    a = _mm_mulhi_epu16(_mm_mulhi_epu16(a, div), shift);                 /* [a, ab, abc, abcd, e, ef, ...] */
+    b = _mm_mulhi_epu16(_mm_mulhi_epu16(b, div), shift);
+    a = _mm_sub_epi16(a, _mm_slli_epi64(_mm_mullo_epi16(a, ten), 16));
+    b = _mm_sub_epi16(b, _mm_slli_epi64(_mm_mullo_epi16(b, ten), 16));
+    const __m128i digits = _mm_add_epi8(_mm_packus_epi16(a, b), _mm_set1_epi8('0'));
+    /* out through two general registers (a store and a reload of its upper half stalls store forwarding) */
+    uint64_t low = (uint64_t)_mm_cvtsi128_si64(digits);
+    uint64_t high = (uint64_t)_mm_cvtsi128_si64(_mm_srli_si128(digits, 8));
+    return (unsigned __int128)low | (unsigned __int128)high << 64;
+#else
+    return (unsigned __int128)(bcd8(hi) | ASCII_ZEROS) | (unsigned __int128)(bcd8(lo) | ASCII_ZEROS) << 64;
+#endif
+}
 #define FORMAT_SLACK 48 /* bytes a caller of format_number and format_double makes room for (24 are written) */
 
 /* JSON text of d * 10**K (0 < d < 10**17; "-" first when negative), spelled as orjson and repr() spell it:
@@ -951,14 +983,14 @@ static int format_number(char *out, uint64_t d, int K, int negative) {
         first = (char)x;
         rest = (u128)(x >> 8);
     } else {
-        uint64_t hi = d / 100000000, top = hi / 100000000, mid = bcd8((uint32_t)(hi % 100000000));
-        u128 both = (u128)(mid | ASCII_ZEROS) | (u128)(bcd8((uint32_t)(d % 100000000)) | ASCII_ZEROS) << 64;
+        uint64_t hi = d / 100000000, top = hi / 100000000;
+        u128 both = digits16((uint32_t)(hi % 100000000), (uint32_t)(d % 100000000));
         if (top) {
             len = 17;
             first = (char)('0' + top);
             rest = both;
         } else {
-            int lead = __builtin_ctzll(mid) / 8;
+            int lead = __builtin_ctzll((uint64_t)both & ~ASCII_ZEROS) / 8;
             both >>= 8 * lead;
             len = 16 - lead;
             first = (char)both;
