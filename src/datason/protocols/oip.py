@@ -184,6 +184,10 @@ def decode_request(
 ) -> InferRequest:
     """Decode an inference request body (and binary tensors after ``header_length`` bytes of JSON)."""
     cfg = config or _API
+    if header_length is None and type(body) is bytes:
+        small = _small_request(body, cfg)
+        if small is not None:
+            return small
     doc, rest = _parse(body, header_length, cfg)
     if rest is None or not len(rest):  # no binary part
         simple = _simple_request(doc)
@@ -375,16 +379,48 @@ def error_body(message: str) -> bytes:
 
 _TENSOR_KEYS = frozenset({"name", "shape", "datatype", "data"})
 _REQUEST_KEYS = frozenset({"id", "inputs", "outputs", "parameters"})
+_SMALL_KEYS = frozenset({"id", "inputs", "parameters"})
+_PARAMETER_KEYS = frozenset({"binary_data_output"})
 _INTS = frozenset({int})
 _NUMBERS = frozenset({int, float})
 _BOOLS = frozenset({bool})
-_SIMPLE_KINDS = {"BOOL": _BOOLS, "FP64": _NUMBERS, "FP32": _NUMBERS, "FP16": _NUMBERS}
-_SIMPLE_KINDS.update({t: _INTS for t in ("INT8", "INT16", "INT32", "INT64", "UINT8", "UINT16", "UINT32", "UINT64")})
+# datatype -> (the Python types its data may hold, its dtype, whether finite JSON numbers may overflow it)
+_SIMPLE_KINDS: dict[str, tuple[frozenset[type], np.dtype[Any], bool]] = {
+    "BOOL": (_BOOLS, DATATYPES["BOOL"], False),
+    "FP64": (_NUMBERS, DATATYPES["FP64"], False),
+    "FP32": (_NUMBERS, DATATYPES["FP32"], True),
+    "FP16": (_NUMBERS, DATATYPES["FP16"], True),
+}
+_INT_DATATYPES = ("INT8", "INT16", "INT32", "INT64", "UINT8", "UINT16", "UINT32", "UINT64")
+_SIMPLE_KINDS.update({t: (_INTS, DATATYPES[t], False) for t in _INT_DATATYPES})
 _SIMPLE_DTYPES = frozenset(np.dtype(t) for t in ("bool", "int8", "int16", "int32", "int64", "float64"))
 _SIMPLE_DTYPES |= frozenset(np.dtype(t) for t in ("uint8", "uint16", "uint32", "uint64", "float32"))
 # What the fast response does per dtype: (datatype, floats): ints and bools written by orjson as they are,
 # floats by datason's writer (shortest digits, float32's own for FP32), which checks finiteness as it writes.
 _SIMPLE_OUT = {d: (_DATATYPE_OF[d], d.kind == "f") for d in _SIMPLE_DTYPES}
+# A request body up to this size is first read by orjson (a third of datason's reader's cost on a request this
+# small) when the config's limits cannot be reached by it: no string or container of a body of n bytes holds
+# more than n characters or items, and the simple shape nests four deep.
+_SMALL_BYTES = 4096
+_SIMPLE_DEPTH = 4
+
+
+def _small_request(body: bytes, cfg: SerializationConfig) -> InferRequest | None:
+    """The simple request of a small all-JSON body without ``outputs``, read by orjson; None for any other (the
+    caller reads it again with datason's reader, which names what is wrong, and gives every other message)."""
+    n = len(body)
+    if n > _SMALL_BYTES or n > cfg.max_bytes or n > cfg.max_size or n > cfg.max_string_length:
+        return None
+    if cfg.max_depth < _SIMPLE_DEPTH:
+        return None
+    try:
+        doc = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return None
+    # "outputs" may hold objects datason's reader rebuilds (type envelopes): left to it
+    if type(doc) is not dict or not doc.keys() <= _SMALL_KEYS:
+        return None
+    return _simple_request(doc)
 
 
 def _simple_request(doc: dict[str, Any]) -> InferRequest | None:
@@ -392,23 +428,29 @@ def _simple_request(doc: dict[str, Any]) -> InferRequest | None:
     if not doc.keys() <= _REQUEST_KEYS:
         return None
     params = doc.get("parameters")
-    if params is not None and (type(params) is not dict or params.keys() - {"binary_data_output"}):
+    if params is None:
+        params, binary_output = {}, False
+    elif type(params) is dict and params.keys() <= _PARAMETER_KEYS:
+        binary_output = params.get("binary_data_output", False)
+        if type(binary_output) is not bool:
+            return None
+    else:
         return None
-    binary_output = False if params is None else params.get("binary_data_output", False)
     rid = doc.get("id")
     items = doc.get("inputs")
-    if type(binary_output) is not bool or (rid is not None and type(rid) is not str) or type(items) is not list:
+    if (rid is not None and type(rid) is not str) or type(items) is not list or not items:
         return None
-    if not items or ("outputs" in doc and type(doc["outputs"]) is not list):
+    if "outputs" in doc and type(doc["outputs"]) is not list:
         return None
     tensors = []
     for t in items:
         if type(t) is not dict or t.keys() != _TENSOR_KEYS:
             return None
         name, shape, datatype, data = t["name"], t["shape"], t["datatype"], t["data"]
-        kinds = _SIMPLE_KINDS.get(datatype) if type(datatype) is str else None
-        if kinds is None or type(name) is not str or type(shape) is not list or type(data) is not list:
+        simple = _SIMPLE_KINDS.get(datatype) if type(datatype) is str else None
+        if simple is None or type(name) is not str or type(shape) is not list or type(data) is not list:
             return None
+        kinds, dtype, narrow = simple
         size = 1
         for n in shape:
             if type(n) is not int or n < 0:
@@ -417,22 +459,20 @@ def _simple_request(doc: dict[str, Any]) -> InferRequest | None:
         if size != len(data) or not set(map(type, data)) <= kinds:
             return None
         try:
-            if kinds is _NUMBERS and datatype != "FP64":
+            if narrow:
                 with np.errstate(over="ignore"):  # a finite JSON number beyond FP32/FP16 becomes inf here...
-                    array = np.array(data, dtype=DATATYPES[datatype]).reshape(shape)
+                    array = np.array(data, dtype=dtype).reshape(shape)
                 if not np.isfinite(array).all():
                     return None  # ... and the general path refuses it, naming the field
             else:
-                array = np.array(data, dtype=DATATYPES[datatype]).reshape(shape)
+                array = np.array(data, dtype=dtype).reshape(shape)
         except (OverflowError, ValueError):  # an int out of the datatype's range: the general path says where
             return None
         tensors.append(Tensor(name, tuple(shape), datatype, {}, array))
     if len(tensors) > 1 and len({t.name for t in tensors}) != len(tensors):
         return None
     value = tensors[0].value if len(tensors) == 1 else {t.name: t.value for t in tensors}
-    return InferRequest(
-        rid, params if params is not None else {}, tensors, _requested(doc.get("outputs")), binary_output, value
-    )
+    return InferRequest(rid, params, tensors, _requested(doc.get("outputs")), binary_output, value)
 
 
 def _simple_response(
