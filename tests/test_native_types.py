@@ -494,7 +494,7 @@ def test_the_collector_is_paused_while_decoding_and_left_as_it_was(enabled: bool
 
 
 @pytest.mark.skipif(speedups is None, reason="needs the C accelerator")
-def test_array_json_and_finite_floats_read_numeric_buffers_and_refuse_the_rest() -> None:
+def test_array_json_reads_numeric_buffers_and_refuses_the_rest() -> None:
     """``array_json`` (the OIP response's one-pass writer): float64 as orjson writes it, float32 as datason's
     Python walker does (float32's own shortest digits), ints and bools exactly; None for a NaN or infinity
     anywhere, and for buffers it does not read (byte-swapped, strided, text, objects, complex)."""
@@ -502,8 +502,25 @@ def test_array_json_and_finite_floats_read_numeric_buffers_and_refuse_the_rest()
     rng = np.random.default_rng(7)
     raw = rng.integers(0, 2**63, 50_000, dtype=np.uint64) | (rng.integers(0, 2, 50_000, dtype=np.uint64) << 63)
     doubles = raw.view(np.float64)
-    doubles = np.concatenate([doubles[np.isfinite(doubles)], rng.normal(size=5000), np.round(rng.random(5000), 3)])
-    assert speedups.array_json(doubles) == orjson.dumps(doubles, option=orjson.OPT_SERIALIZE_NUMPY)
+    # 16-17 digit texts (values near 1, where the digits are made in SIMD lanes), short mantissas (zeros inside
+    # the text), integers around 1e15 scaled by powers of ten
+    near_one = (raw[:20_000] & np.uint64(0x800FFFFFFFFFFFFF)) | (
+        rng.integers(1003, 1043, 20_000).astype(np.uint64) << 52
+    )
+    short = raw[20_000:40_000] & ~np.uint64(0xFFFFFFFFF)
+    scaled = np.arange(10**15 - 500, 10**15 + 500, dtype=np.float64) * 10.0 ** rng.integers(-20, 5, 1000)
+    doubles = np.concatenate(
+        [
+            doubles[np.isfinite(doubles)],
+            rng.normal(size=5000),
+            np.round(rng.random(5000), 3),
+            near_one.view(np.float64),
+            short.view(np.float64),
+            scaled,
+        ]
+    )
+    for array in (doubles, -doubles):
+        assert speedups.array_json(array) == orjson.dumps(array, option=orjson.OPT_SERIALIZE_NUMPY)
     singles = raw.astype(np.uint32).view(np.float32)
     singles = np.concatenate([singles[np.isfinite(singles)], rng.random(5000, dtype=np.float32)])
     f32 = SerializationConfig(include_type_hints=False)
@@ -525,13 +542,16 @@ def test_array_json_and_finite_floats_read_numeric_buffers_and_refuse_the_rest()
     for bad in (np.inf, -np.inf, np.nan):
         for dtype in (np.float64, np.float32, np.float16):
             assert speedups.array_json(np.array([1.0, bad, 2.0], dtype)) is None
-            assert speedups.finite_floats(np.array([1.0, 2.0, bad], dtype)) is False
+            assert speedups.array_json(np.array([1.0, 2.0, bad], dtype)) is None
             big = np.full(1001, 1.5, dtype)
-            assert speedups.finite_floats(big) is True
+            assert speedups.array_json(big) is not None
             big[rng.integers(0, 1001)] = bad
-            assert speedups.finite_floats(big) is False
-    assert speedups.finite_floats(np.array([np.finfo(np.float64).max, -0.0, 5e-324])) is True
-    assert speedups.finite_floats(np.array([], np.float32)) is True
+            assert speedups.array_json(big) is None
+    assert (
+        speedups.array_json(np.array([np.finfo(np.float64).max, -0.0, 5e-324]))
+        == b"[1.7976931348623157e+308,-0.0,5e-324]"
+    )
+    assert speedups.array_json(np.array([], np.float32)) == b"[]"
     for other in (
         np.arange(4.0).byteswap().view(">f8"),
         np.arange(8.0)[::2],
@@ -541,5 +561,3 @@ def test_array_json_and_finite_floats_read_numeric_buffers_and_refuse_the_rest()
         3.5,
     ):
         assert speedups.array_json(other) is None, other
-        assert speedups.finite_floats(other) is False, other
-    assert speedups.finite_floats(np.arange(3)) is False  # not floats

@@ -8,8 +8,6 @@ import os
 import random
 import struct
 
-import numpy as np
-import orjson
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -163,22 +161,3 @@ def test_written_floats_read_back_to_the_same_bits(value: float) -> None:
     assert "." in text or "e" in text  # never mistaken for an int
     assert struct.pack("<d", float(text)) == struct.pack("<d", value)
     assert struct.pack("<d", datason.loads(datason.dumps([value]))[0]) == struct.pack("<d", value)
-
-
-@pytest.mark.skipif(speedups is None, reason="needs the C accelerator")
-@pytest.mark.parametrize("seed", [1, 2, 3])
-def test_float64_arrays_are_written_as_orjson_writes_them(seed: int) -> None:
-    # The shortest digits and their spelling, against orjson's (Ryu) on random bit patterns: every binade,
-    # values near 1 (16-17 digit texts, where the SIMD digit split works), and short mantissas (fewer digits,
-    # zeros inside the text).
-    rng = np.random.default_rng(seed)
-    bits = rng.integers(0, 2**64, size=100_000, dtype=np.uint64)
-    near_one = (bits[:30_000] & np.uint64(0x800FFFFFFFFFFFFF)) | (
-        rng.integers(1003, 1043, 30_000).astype(np.uint64) << 52
-    )
-    short = bits[30_000:60_000] & ~np.uint64(0xFFFFFFFFF)
-    values = np.concatenate([bits.view(np.float64), near_one.view(np.float64), short.view(np.float64)])
-    values = values[np.isfinite(values)]
-    ints = np.arange(10**15 - 500, 10**15 + 500, dtype=np.float64) * 10.0 ** rng.integers(-20, 5, 1000)
-    for array in (values, ints, -values):
-        assert speedups.array_json(array) == orjson.dumps(array, option=orjson.OPT_SERIALIZE_NUMPY)
