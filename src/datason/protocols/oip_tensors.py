@@ -595,15 +595,18 @@ def finite_float_text(flat: np.ndarray[Any, Any]) -> bytes | None:
     """A flat native float32 or float64 array as a JSON list of each value's shortest digits (float32's own
     for float32, as ``float32_text``), or None when a value is NaN or infinite.
 
-    One pass of datason's C writer (digits and the finiteness check together; for float64 the same text as
-    orjson's, about 15% faster); without the accelerator, NumPy's check then the Python writers.
+    float32 goes through datason's C writer (digits and the finiteness check in one pass); float64 through
+    orjson's writer (the same text) after the C finiteness check: orjson is 5-10% faster on values of mixed
+    magnitudes (normal, uniform over [0, 1000), lognormal), datason's writer 20% faster on values in [0, 1)
+    alone (probabilities), and the general case decides.
     """
     speedups = _encoder._speedups
-    if speedups is not None:
-        return speedups.array_json(flat)
-    if not np.isfinite(flat).all():
-        return None
-    return float32_text(flat) if flat.dtype == np.float32 else orjson.dumps(flat, option=_NUMPY_OPT)
+    if flat.dtype == np.float32:
+        if speedups is not None:
+            return speedups.array_json(flat)
+        return float32_text(flat) if np.isfinite(flat).all() else None
+    finite = speedups.finite_floats(flat) if speedups is not None else bool(np.isfinite(flat).all())
+    return orjson.dumps(flat, option=_NUMPY_OPT) if finite else None
 
 
 # --- decoding ----------------------------------------------------------------------------------------------
