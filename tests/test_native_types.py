@@ -562,3 +562,49 @@ def test_array_json_and_finite_floats_read_numeric_buffers_and_refuse_the_rest()
         assert speedups.array_json(other) is None, other
         assert speedups.finite_floats(other) is False, other
     assert speedups.finite_floats(np.arange(3)) is False  # not floats
+
+
+@pytest.mark.skipif(speedups is None, reason="needs the C accelerator")
+def test_list_buffer_holds_what_numpy_array_holds_or_refuses() -> None:
+    """``list_buffer`` (the OIP request's one-pass reader): a flat list's bytes as ``np.array(items, dtype)``
+    holds them, or None for anything it does not convert exactly (NumPy's path then decides)."""
+    assert speedups is not None
+    rng = np.random.default_rng(3)
+    floats = [*rng.standard_normal(200).tolist(), 0.0, -0.0, 1e308, 5e-324, *range(-(2**24), 2**24 + 1, 2**20)]
+    cases: dict[str, list[Any]] = {
+        "d": floats,
+        "f": [float(np.float32(x)) for x in rng.standard_normal(200)] + [0.1, 3.4e38, -1e-45, 16777216],
+        "?": [True, False, True],
+        "b": [-128, 0, 127],
+        "B": [0, 255],
+        "h": [-(2**15), 2**15 - 1],
+        "H": [0, 2**16 - 1],
+        "i": [-(2**31), 2**31 - 1],
+        "I": [0, 2**32 - 1],
+        "q": [-(2**63), 2**63 - 1, *rng.integers(-(2**62), 2**62, 100).tolist()],
+        "Q": [0, 2**64 - 1, 2**63],
+    }
+    for code, items in cases.items():
+        buffer = speedups.list_buffer(items, code)
+        assert buffer is not None, code
+        assert bytes(buffer) == np.array(items, dtype=np.dtype(code)).tobytes(), code
+        assert speedups.list_buffer([], code) == bytearray()
+    refused: dict[str, list[Any]] = {
+        "d": [[1.0, True], [1.0, "2"], [1.0, None], [[1.0]], [2**24 + 1], [2**70]],  # big ints: NumPy rounds them
+        "f": [[1e39], [-1e39], [1.0, False]],  # beyond float32: NumPy says so
+        "?": [[1], [0], [1.0]],
+        "b": [[128], [-129], [True]],
+        "B": [[-1], [256]],
+        "H": [[-1], [2**16]],
+        "i": [[2**31]],
+        "I": [[-1], [2**32]],
+        "q": [[2**63], [-(2**63) - 1], [1.0]],
+        "Q": [[-1], [2**64]],
+    }
+    for code, lists in refused.items():
+        for items in lists:
+            assert speedups.list_buffer(items, code) is None, (code, items)
+    assert speedups.list_buffer([1.0], "e") is None  # float16: NumPy's path
+    assert speedups.list_buffer([1.0], "dd") is None
+    with pytest.raises(TypeError):
+        speedups.list_buffer((1.0,), "d")

@@ -3327,6 +3327,29 @@ static PyObject *finite_floats(PyObject *self, PyObject *arg) {
     return PyBool_FromLong(ok);
 }
 
+/* list_buffer(list, code) -> bytearray | None: a flat list's items as native values of a struct code
+ * ('?', 'b', 'B', 'h', 'H', 'i', 'I', 'q', 'Q', 'f', 'd'), what numpy.array(items, dtype) holds; None when an
+ * item is not one fill_items converts exactly (a bool where a number is due, an int out of range, a str, a
+ * big int for a float): the caller's NumPy path then decides and words any error. */
+static PyObject *list_buffer(PyObject *self, PyObject *args) {
+    PyObject *list;
+    const char *code;
+    if (!PyArg_ParseTuple(args, "O!s", &PyList_Type, &list, &code)) return NULL;
+    static const char codes[] = "?bBhHiIqQfd";
+    static const int sizes[] = {1, 1, 1, 2, 2, 4, 4, 8, 8, 4, 8};
+    const char *at = code[0] && !code[1] ? strchr(codes, code[0]) : NULL;
+    if (at == NULL) Py_RETURN_NONE;
+    Py_ssize_t n = PyList_GET_SIZE(list);
+    PyObject *buffer = PyByteArray_FromStringAndSize(NULL, n * sizes[at - codes]);
+    if (buffer == NULL) return NULL;
+    char *p = PyByteArray_AS_STRING(buffer);
+    if (fill_items(list, &n, 1, code[0], &p) < 0) {
+        Py_DECREF(buffer);
+        Py_RETURN_NONE;
+    }
+    return buffer;
+}
+
 /* array_json(array) -> bytes | None: the items of a native C-contiguous bool, int or float array as one flat
  * JSON list (what an OIP tensor's "data" holds), floats in their shortest round-trip digits (float32 by its
  * own, float16 by the double it reads back as); None when the buffer is anything else or a float is NaN or
@@ -3359,6 +3382,7 @@ static PyMethodDef module_methods[] = {
     {"format_float", format_float, METH_O, "The JSON text dumps writes for a finite float (for tests)."},
     {"float16_double", float16_double, METH_O, "The number dumps writes for a float16 value (for tests)."},
     {"array_json", array_json, METH_O, "array_json(array) -> bytes | None: a numeric buffer as a flat JSON list."},
+    {"list_buffer", list_buffer, METH_VARARGS, "list_buffer(list, code) -> bytearray | None: a flat list as native values."},
     {"finite_floats", finite_floats, METH_O, "finite_floats(array) -> bool: a float buffer without NaN or inf."},
     {"configure", configure, METH_VARARGS, "Hand the module datason's constants and classes."},
     {"plain_native", plain_native, METH_VARARGS, "plain_native(obj, max_depth, max_size, max_str) -> bool"},
