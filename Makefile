@@ -104,6 +104,11 @@ bench-serving: $(STAMP) $(TOOLS)
 bench-protocols: $(STAMP) $(FRAMEWORKS_STAMP) $(MLSERVER_STAMP)
 	$(BIN)/python benchmarks/protocols.py --output docs/benchmarks.md
 
+# OIP request decoding vs orjson.loads + np.array, 82 B to 120 KB bodies (docs/benchmarks.md, oip_requests block).
+.PHONY: bench-oip-requests
+bench-oip-requests: $(STAMP)
+	$(BIN)/python benchmarks/oip_requests.py --output docs/benchmarks.md
+
 # Payload shapes vs orjson and msgspec, ratios per row (docs/benchmarks.md, shapes block).
 .PHONY: bench-shapes
 bench-shapes: $(STAMP)
