@@ -10,8 +10,9 @@ The peer is the bare endpoint of ``benchmarks/serving.py``: ``orjson.loads`` of 
 ``np.array(data, dtype).reshape(shape)`` per input, with no checks at all (a bool or a string in FP64 data is
 converted silently, a shape that does not match the data raises a NumPy error). datason checks every field,
 keeps the datatype's dtype, names what is wrong, and applies the config's limits. Bodies: compact JSON as
-tritonclient and kserve send them, simple (numeric tensors, flat data) from 82 B to 120 KB, and two that are
-not (nested data, BYTES text). Each contender's call decodes the body ``repeat`` times (about a millisecond);
+tritonclient and kserve send them: numeric tensors from 82 B to 120 KB, flat and nested (row-major lists), and
+BYTES text, which takes datason's general path. Each contender's call decodes the body as many times as takes
+about a millisecond;
 ``timing.interleave`` runs both in every round (order alternating) and the ratio is paired per round.
 """
 
@@ -63,7 +64,7 @@ def bodies() -> dict[str, bytes]:
         "FP64 [1,1000]": {"inputs": [_tensor("x", "FP64", [1, 1000], rng.standard_normal(1000).tolist())]},
         "INT64 [4000]": {"inputs": [_tensor("x", "INT64", [4000], rng.integers(-(10**9), 10**9, 4000).tolist())]},
         "FP64 [64,100]": {"inputs": [_tensor("x", "FP64", [64, 100], rng.standard_normal(6400).tolist())]},
-        "FP64 [10,100], nested data (not simple)": {
+        "FP64 [10,100], nested data": {
             "inputs": [_tensor("x", "FP64", [10, 100], rng.standard_normal((10, 100)).tolist())]
         },
         "BYTES [100] (not simple)": {"inputs": [_tensor("x", "BYTES", [100], [f"word {i}" for i in range(100)])]},

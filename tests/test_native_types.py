@@ -604,6 +604,22 @@ def test_list_buffer_holds_what_numpy_array_holds_or_refuses() -> None:
     for code, lists in refused.items():
         for items in lists:
             assert speedups.list_buffer(items, code) is None, (code, items)
+    nested = rng.standard_normal((3, 4, 2))
+    assert bytes(speedups.list_buffer(nested.tolist(), "d", [3, 4, 2])) == nested.tobytes()
+    ints = rng.integers(-100, 100, (2, 5))
+    assert bytes(speedups.list_buffer(ints.tolist(), "b", [2, 5])) == ints.astype(np.int8).tobytes()
+    assert speedups.list_buffer([[], []], "q", [2, 0]) == bytearray()
+    for items, shape in (
+        (nested.tolist(), [3, 8]),  # nested otherwise than the shape
+        (nested.tolist(), [4, 3, 2]),
+        ([[1.0, 2.0], [3.0]], [2, 2]),  # ragged
+        ([[1.0, 2.0], 3.0], [2, 2]),
+        ([1.0, 2.0, 3.0, 4.0], [2, 2]),  # flat data for a 2-D shape: the caller's flat path
+        ([[1.0]], [2**62, 1]),  # a shape far beyond the data: refused before anything is allocated
+        ([[1.0]], [1, -1]),
+        ([[1.0]], (1, 1)),
+    ):
+        assert speedups.list_buffer(items, "d", shape) is None, shape
     assert speedups.list_buffer([1.0], "e") is None  # float16: NumPy's path
     assert speedups.list_buffer([1.0], "dd") is None
     with pytest.raises(TypeError):

@@ -3327,23 +3327,40 @@ static PyObject *finite_floats(PyObject *self, PyObject *arg) {
     return PyBool_FromLong(ok);
 }
 
-/* list_buffer(list, code) -> bytearray | None: a flat list's items as native values of a struct code
- * ('?', 'b', 'B', 'h', 'H', 'i', 'I', 'q', 'Q', 'f', 'd'), what numpy.array(items, dtype) holds; None when an
- * item is not one fill_items converts exactly (a bool where a number is due, an int out of range, a str, a
- * big int for a float): the caller's NumPy path then decides and words any error. */
+/* list_buffer(list, code, shape=None) -> bytearray | None: a list's items as native values of a struct code
+ * ('?', 'b', 'B', 'h', 'H', 'i', 'I', 'q', 'Q', 'f', 'd'), what numpy.array(items, dtype) holds; with a shape,
+ * lists nested exactly to it (row-major, checked before anything is allocated), else a flat list. None when an
+ * item is not one fill_items converts exactly (a bool where a number is due, an int out of range, a str, a big
+ * int for a float) or the nesting differs: the caller's NumPy path then decides and words any error. */
 static PyObject *list_buffer(PyObject *self, PyObject *args) {
-    PyObject *list;
+    PyObject *list, *shape = Py_None;
     const char *code;
-    if (!PyArg_ParseTuple(args, "O!s", &PyList_Type, &list, &code)) return NULL;
+    if (!PyArg_ParseTuple(args, "O!s|O", &PyList_Type, &list, &code, &shape)) return NULL;
     static const char codes[] = "?bBhHiIqQfd";
     static const int sizes[] = {1, 1, 1, 2, 2, 4, 4, 8, 8, 4, 8};
     const char *at = code[0] && !code[1] ? strchr(codes, code[0]) : NULL;
     if (at == NULL) Py_RETURN_NONE;
-    Py_ssize_t n = PyList_GET_SIZE(list);
-    PyObject *buffer = PyByteArray_FromStringAndSize(NULL, n * sizes[at - codes]);
+    Py_ssize_t dims[32], ndim = 1, count = PyList_GET_SIZE(list);
+    dims[0] = count;
+    if (shape != Py_None) {
+        if (!PyList_CheckExact(shape)) Py_RETURN_NONE;
+        ndim = PyList_GET_SIZE(shape);
+        if (ndim < 1 || ndim > 32) Py_RETURN_NONE;
+        count = 1;
+        for (Py_ssize_t i = 0; i < ndim; i++) {
+            PyObject *d = PyList_GET_ITEM(shape, i);
+            if (!PyLong_CheckExact(d)) Py_RETURN_NONE;
+            dims[i] = PyLong_AsSsize_t(d);
+            if (dims[i] < 0) { PyErr_Clear(); Py_RETURN_NONE; }
+            if (dims[i] && count > PY_SSIZE_T_MAX / 8 / dims[i]) Py_RETURN_NONE;
+            count *= dims[i];
+        }
+        if (!shape_matches(list, dims, (int)ndim)) Py_RETURN_NONE; /* the data holds every item the shape says */
+    }
+    PyObject *buffer = PyByteArray_FromStringAndSize(NULL, count * sizes[at - codes]);
     if (buffer == NULL) return NULL;
     char *p = PyByteArray_AS_STRING(buffer);
-    if (fill_items(list, &n, 1, code[0], &p) < 0) {
+    if (fill_items(list, dims, (int)ndim, code[0], &p) < 0) {
         Py_DECREF(buffer);
         Py_RETURN_NONE;
     }
@@ -3382,7 +3399,7 @@ static PyMethodDef module_methods[] = {
     {"format_float", format_float, METH_O, "The JSON text dumps writes for a finite float (for tests)."},
     {"float16_double", float16_double, METH_O, "The number dumps writes for a float16 value (for tests)."},
     {"array_json", array_json, METH_O, "array_json(array) -> bytes | None: a numeric buffer as a flat JSON list."},
-    {"list_buffer", list_buffer, METH_VARARGS, "list_buffer(list, code) -> bytearray | None: a flat list as native values."},
+    {"list_buffer", list_buffer, METH_VARARGS, "list_buffer(list, code, shape=None) -> bytearray | None: native values."},
     {"finite_floats", finite_floats, METH_O, "finite_floats(array) -> bool: a float buffer without NaN or inf."},
     {"configure", configure, METH_VARARGS, "Hand the module datason's constants and classes."},
     {"plain_native", plain_native, METH_VARARGS, "plain_native(obj, max_depth, max_size, max_str) -> bool"},

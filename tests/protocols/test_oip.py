@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import json
+import math
 import uuid
 from typing import Any
 
@@ -584,6 +585,14 @@ _SIMPLE = {
 }
 
 
+def _nest(flat: list[Any], shape: list[int]) -> Any:
+    """``flat`` as row-major nested lists of ``shape`` (items left over or missing: a ragged nesting)."""
+    if len(shape) <= 1:
+        return list(flat)
+    step = math.prod(shape[1:])
+    return [_nest(flat[i * step : (i + 1) * step], shape[1:]) for i in range(shape[0])]
+
+
 @st.composite
 def _simple_docs(draw: Any) -> dict[str, Any]:
     inputs = []
@@ -594,6 +603,9 @@ def _simple_docs(draw: Any) -> dict[str, Any]:
         data = draw(st.lists(_SIMPLE[datatype], min_size=size, max_size=size))
         if draw(st.integers(0, 9)) == 0:  # now and then a value of another kind, or a wrong length
             data = [*data, draw(st.sampled_from([True, 1, 1.5, None, "x"]))]
+        if len(shape) > 1 and draw(st.booleans()):  # row-major nested lists: to the shape, or to another one
+            nest_to = draw(st.sampled_from([shape, shape[::-1], [*shape[:-1], shape[-1] + 1], shape[1:]]))
+            data = _nest(data, nest_to)
         inputs.append(
             {"name": draw(st.sampled_from(["x", f"in{i}", "é"])), "shape": shape, "datatype": datatype, "data": data}
         )

@@ -460,14 +460,17 @@ def _simple_request(doc: dict[str, Any]) -> InferRequest | None:
             if type(n) is not int or n < 0:
                 return None
             size *= n
-        if size != len(data):
+        nested = len(shape) > 1 and size > 0 and type(data[0]) is list  # row-major nested lists, shape-deep
+        if size != len(data) and not nested:
             return None
         speedups = _encoder._speedups
-        buffer = speedups.list_buffer(data, code) if speedups is not None and code is not None else None
+        buffer = None
+        if speedups is not None and code is not None:
+            buffer = speedups.list_buffer(data, code, shape) if nested else speedups.list_buffer(data, code)
         if buffer is not None:  # every item of an exact type, converted exactly: NumPy's values, in one C pass
             tensors.append(Tensor(name, tuple(shape), datatype, {}, np.frombuffer(buffer, dtype).reshape(shape)))
             continue
-        if not set(map(type, data)) <= kinds:
+        if nested or not set(map(type, data)) <= kinds:  # nested data not read in C: the general path flattens it
             return None
         try:
             if narrow:
