@@ -1,12 +1,16 @@
-"""Servers the tests start as child processes: a free loopback port for one, and stopping one's process group.
-Standard library only: the interop virtualenvs import it too."""
+"""Child processes the tests start: a free loopback port for a server, stopping a server's process group, and
+running one of the repository's scripts. Standard library only: the interop virtualenvs import it too."""
 
 from __future__ import annotations
 
 import os
+import pathlib
 import signal
 import socket
 import subprocess
+import sys
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
 
 
 def free_port() -> int:
@@ -28,3 +32,13 @@ def stop_group(proc: subprocess.Popen[bytes] | None, timeout: float = 20) -> Non
         proc.wait(timeout=timeout)
     except ProcessLookupError:
         pass
+
+
+def run_script(script: pathlib.Path, *args: str, timeout: float) -> subprocess.CompletedProcess[str]:
+    """Run one of the repository's scripts (a benchmark) with this interpreter from the repository root, with
+    ``src`` first on PYTHONPATH; stdout and stderr captured as text, the exit code left to the caller."""
+    path = os.pathsep.join(filter(None, [str(ROOT / "src"), os.environ.get("PYTHONPATH")]))
+    cmd = [sys.executable, str(script), *args]
+    return subprocess.run(
+        cmd, capture_output=True, text=True, timeout=timeout, cwd=ROOT, env={**os.environ, "PYTHONPATH": path}
+    )

@@ -6,11 +6,10 @@ refuses to time them otherwise), and ``--output`` writes only the block between 
 
 from __future__ import annotations
 
-import os
 import pathlib
 import re
-import subprocess
-import sys
+
+from tests.processes import run_script
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "benchmarks" / "oip_requests.py"
@@ -23,15 +22,7 @@ def test_quick_run_reports_every_body_and_writes_its_block(tmp_path: pathlib.Pat
     doc = tmp_path / "benchmarks.md"
     before = "# Benchmarks\n\nearlier text\n\n<!-- shapes:begin -->\nshapes\n<!-- shapes:end -->\n"
     doc.write_text(before)
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT / "src"), os.environ.get("PYTHONPATH")]))}
-    done = subprocess.run(
-        [sys.executable, str(SCRIPT), "--quick", "--output", str(doc)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=ROOT,
-        env=env,
-    )
+    done = run_script(SCRIPT, "--quick", "--output", str(doc), timeout=120)
     assert done.returncode == 0, done.stderr
     rows = {m["label"]: m for m in ROW.finditer(done.stdout)}
     assert len(rows) == 10, done.stdout

@@ -8,15 +8,15 @@ and that ``--output`` rewrites only the block between its markers.
 from __future__ import annotations
 
 import importlib.util
-import os
 import pathlib
 import re
-import subprocess
 import sys
 from typing import Any
 
 import numpy as np
 import pytest
+
+from tests.processes import run_script
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "benchmarks" / "protocols.py"
@@ -36,15 +36,7 @@ def _module(monkeypatch: pytest.MonkeyPatch, name: str, path: pathlib.Path) -> A
 def test_quick_datason_only_run_reports_exact_rows_and_targets(tmp_path: pathlib.Path) -> None:
     doc = tmp_path / "benchmarks.md"
     doc.write_text("# Benchmarks\n\nearlier text\n\n<!-- serving:begin -->\nserving\n<!-- serving:end -->\n")
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT / "src"), os.environ.get("PYTHONPATH")]))}
-    done = subprocess.run(
-        [sys.executable, str(SCRIPT), "--quick", "--rounds", "1", "--datason-only", "--output", str(doc)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        cwd=ROOT,
-        env=env,
-    )
+    done = run_script(SCRIPT, "--quick", "--rounds", "1", "--datason-only", "--output", str(doc), timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
     out = done.stdout
     results = out.split("### Results", 1)[1].split("\n### ", 1)[0]

@@ -7,7 +7,6 @@ It needs the ``wrk`` binary: without it this test fails (not skips) and says how
 from __future__ import annotations
 
 import importlib.util
-import os
 import pathlib
 import re
 import shutil
@@ -16,6 +15,8 @@ import sys
 from typing import Any
 
 import pytest
+
+from tests.processes import run_script
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "benchmarks" / "serving.py"
@@ -40,15 +41,7 @@ def test_quick_serving_benchmark_reports_every_row(tmp_path: pathlib.Path) -> No
         pytest.fail("wrk is not installed: run `apt-get install -y wrk` (as root) or `make wrk`")
     doc = tmp_path / "benchmarks.md"
     doc.write_text("# Benchmarks\n\nearlier text\n")
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT / "src"), os.environ.get("PYTHONPATH")]))}
-    done = subprocess.run(
-        [sys.executable, str(SCRIPT), "--quick", "--output", str(doc)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        cwd=ROOT,
-        env=env,
-    )
+    done = run_script(SCRIPT, "--quick", "--output", str(doc), timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
     out = done.stdout
     assert "both servers answer 200 with the same prediction" in done.stderr
@@ -124,9 +117,8 @@ def test_split_benchmark_times_each_part_in_the_server_and_in_process() -> None:
     the toolkit's parse and render lie inside its whole call, and the sends happen only in the server."""
     if shutil.which("wrk") is None:
         pytest.fail("wrk is not installed: run `apt-get install -y wrk` (as root) or `make wrk`")
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT / "src"), os.environ.get("PYTHONPATH")]))}
-    cmd = [sys.executable, str(ROOT / "benchmarks" / "serving_split.py"), "--rounds", "1", "--seconds", "1"]
-    done = subprocess.run([*cmd, "--requests", "400"], capture_output=True, text=True, timeout=300, cwd=ROOT, env=env)
+    split = ROOT / "benchmarks" / "serving_split.py"
+    done = run_script(split, "--rounds", "1", "--seconds", "1", "--requests", "400", timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
     assert done.stdout.startswith("records/oip: µs per request"), done.stdout
     cells = {m["part"]: m["cells"].split(" | ") for m in SPLIT_ROW.finditer(done.stdout) if m["part"] != "part"}

@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import importlib.util
-import os
 import pathlib
 import re
 import subprocess
@@ -23,6 +22,7 @@ import numpy as np
 import pytest
 
 import datason
+from tests.processes import run_script
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "benchmarks" / "shapes.py"
@@ -49,15 +49,7 @@ def test_quick_run_reports_every_comparison_and_writes_its_block(tmp_path: pathl
     doc = tmp_path / "benchmarks.md"
     before = "# Benchmarks\n\nearlier text\n\n<!-- serving:begin -->\nserving\n<!-- serving:end -->\n"
     doc.write_text(before)
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT / "src"), os.environ.get("PYTHONPATH")]))}
-    done = subprocess.run(
-        [sys.executable, str(SCRIPT), "--quick", "--only", ",".join(ROWS), "--output", str(doc)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=ROOT,
-        env=env,
-    )
+    done = run_script(SCRIPT, "--quick", "--only", ",".join(ROWS), "--output", str(doc), timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr
     out = done.stdout
     sections = re.split(r"^### \(([abc])\) ", out, flags=re.M)
