@@ -585,10 +585,10 @@ def test_list_buffer_holds_what_numpy_array_holds_or_refuses() -> None:
         "Q": [0, 2**64 - 1, 2**63],
     }
     for code, items in cases.items():
-        buffer = speedups.list_buffer(items, code)
+        buffer = speedups.list_buffer(items, code, [len(items)])
         assert buffer is not None, code
         assert bytes(buffer) == np.array(items, dtype=np.dtype(code)).tobytes(), code
-        assert speedups.list_buffer([], code) == bytearray()
+        assert speedups.list_buffer([], code, [0]) == bytearray()
     refused: dict[str, list[Any]] = {
         "d": [[1.0, True], [1.0, "2"], [1.0, None], [[1.0]], [2**24 + 1], [2**70]],  # big ints: NumPy rounds them
         "f": [[1e39], [-1e39], [1.0, False]],  # beyond float32: NumPy says so
@@ -603,7 +603,7 @@ def test_list_buffer_holds_what_numpy_array_holds_or_refuses() -> None:
     }
     for code, lists in refused.items():
         for items in lists:
-            assert speedups.list_buffer(items, code) is None, (code, items)
+            assert speedups.list_buffer(items, code, [len(items)]) is None, (code, items)
     nested = rng.standard_normal((3, 4, 2))
     assert bytes(speedups.list_buffer(nested.tolist(), "d", [3, 4, 2])) == nested.tobytes()
     ints = rng.integers(-100, 100, (2, 5))
@@ -620,7 +620,7 @@ def test_list_buffer_holds_what_numpy_array_holds_or_refuses() -> None:
         ([[1.0]], (1, 1)),
     ):
         assert speedups.list_buffer(items, "d", shape) is None, shape
-    assert speedups.list_buffer([1.0], "e") is None  # float16: NumPy's path
-    assert speedups.list_buffer([1.0], "dd") is None
+    assert speedups.list_buffer([1.0], "e", [1]) is None  # float16: NumPy's path
+    assert speedups.list_buffer([1.0], "dd", [1]) is None
     with pytest.raises(TypeError):
-        speedups.list_buffer((1.0,), "d")
+        speedups.list_buffer((1.0,), "d", [1])

@@ -2148,6 +2148,34 @@ static int shape_matches(PyObject *list, const Py_ssize_t *dims, int ndim) {
     return 1;
 }
 
+/* The struct codes fill_items writes and their item sizes, in the order of array_from_fields' dtypes. */
+static const char FILL_CODES[] = "?bBhHiIqQfd";
+static const int FILL_SIZES[] = {1, 1, 1, 2, 2, 4, 4, 8, 8, 4, 8};
+
+/* data's items, nested exactly to shape (a list of ints, checked against the data before anything is
+ * allocated: a hostile payload may declare a shape far larger than its data), as a bytearray of native
+ * values of FILL_CODES[kind]. NULL without an error when the shape, the nesting or an item is not one C
+ * converts exactly, or the item count passes max_count or the bytes max_bytes (Python then decides); NULL with
+ * an error only when memory runs out. */
+static PyObject *nested_buffer(PyObject *data, PyObject *shape, int kind, Py_ssize_t max_count, Py_ssize_t max_bytes) {
+    Py_ssize_t ndim = PyList_GET_SIZE(shape), dims[32], count = 1;
+    if (ndim < 1 || ndim > 32) return NULL;
+    for (Py_ssize_t i = 0; i < ndim; i++) {
+        PyObject *d = PyList_GET_ITEM(shape, i);
+        if (!PyLong_CheckExact(d)) return NULL;
+        dims[i] = PyLong_AsSsize_t(d);
+        if (dims[i] < 0 || dims[i] > max_count) { PyErr_Clear(); return NULL; }
+        if (dims[i] && count > max_count / dims[i]) return NULL;
+        count *= dims[i];
+    }
+    if (count * FILL_SIZES[kind] > max_bytes || !shape_matches(data, dims, (int)ndim)) return NULL;
+    PyObject *buffer = PyByteArray_FromStringAndSize(NULL, count * FILL_SIZES[kind]);
+    if (buffer == NULL) return NULL;
+    char *p = PyByteArray_AS_STRING(buffer);
+    if (fill_items(data, dims, (int)ndim, FILL_CODES[kind], &p) < 0) Py_CLEAR(buffer);
+    return buffer;
+}
+
 /* A typed ndarray payload {"dtype", "shape", "data"} of a native bool, int or float32/64 dtype, rebuilt as
  * numpy.ndarray(shape, dtype, buffer=bytes); NULL (no error) for anything else, Python decides. */
 static PyObject *array_from_fields(Reviver *w, PyObject *payload, PyObject *ndarray, Py_ssize_t depth) {
@@ -2155,8 +2183,6 @@ static PyObject *array_from_fields(Reviver *w, PyObject *payload, PyObject *ndar
     return NULL;
 #else
     static const char *const dtypes[] = {"|b1", "|i1", "|u1", "<i2", "<u2", "<i4", "<u4", "<i8", "<u8", "<f4", "<f8"};
-    static const char codes[] = "?bBhHiIqQfd";
-    static const int sizes[] = {1, 1, 1, 2, 2, 4, 4, 8, 8, 4, 8};
     if (PyDict_GET_SIZE(payload) != 3) return NULL;
     PyObject *dtype = PyDict_GetItemWithError(payload, STR_DTYPE), *shape = PyDict_GetItemWithError(payload, STR_SHAPE);
     PyObject *data = PyDict_GetItemWithError(payload, STR_DATA);
@@ -2165,27 +2191,13 @@ static PyObject *array_from_fields(Reviver *w, PyObject *payload, PyObject *ndar
     int kind = -1;
     for (int i = 0; i < 11 && kind < 0; i++)
         if (PyUnicode_CompareWithASCIIString(dtype, dtypes[i]) == 0) kind = i;
-    Py_ssize_t ndim = PyList_GET_SIZE(shape), dims[32], count = 1;
-    if (kind < 0 || ndim < 1 || ndim > 32 || depth + 1 + ndim > w->max_depth) return NULL;
-    for (Py_ssize_t i = 0; i < ndim; i++) {
-        PyObject *d = PyList_GET_ITEM(shape, i);
-        if (!PyLong_CheckExact(d)) return NULL;
-        dims[i] = PyLong_AsSsize_t(d);
-        if (dims[i] < 0 || dims[i] > w->max_size) { PyErr_Clear(); return NULL; }
-        count *= dims[i];
-        if (count > w->max_size) return NULL;
-    }
-    if (count * sizes[kind] > w->max_bytes || !shape_matches(data, dims, (int)ndim)) return NULL;
-    PyObject *buffer = PyByteArray_FromStringAndSize(NULL, count * sizes[kind]);
+    if (kind < 0 || depth + 1 + PyList_GET_SIZE(shape) > w->max_depth) return NULL;
+    PyObject *buffer = nested_buffer(data, shape, kind, w->max_size, w->max_bytes), *r = NULL;
     if (buffer == NULL) return NULL;
-    char *p = PyByteArray_AS_STRING(buffer);
-    PyObject *r = NULL;
-    if (fill_items(data, dims, (int)ndim, codes[kind], &p) == 0) {
-        PyObject *args = Py_BuildValue("(NO)", PyList_AsTuple(shape), dtype), *kwargs = Py_BuildValue("{sO}", "buffer", buffer);
-        if (args != NULL && kwargs != NULL) r = PyObject_Call(ndarray, args, kwargs);
-        Py_XDECREF(args);
-        Py_XDECREF(kwargs);
-    }
+    PyObject *args = Py_BuildValue("(NO)", PyList_AsTuple(shape), dtype), *kwargs = Py_BuildValue("{sO}", "buffer", buffer);
+    if (args != NULL && kwargs != NULL) r = PyObject_Call(ndarray, args, kwargs);
+    Py_XDECREF(args);
+    Py_XDECREF(kwargs);
     Py_DECREF(buffer);
     return r;
 #endif
@@ -3327,43 +3339,19 @@ static PyObject *finite_floats(PyObject *self, PyObject *arg) {
     return PyBool_FromLong(ok);
 }
 
-/* list_buffer(list, code, shape=None) -> bytearray | None: a list's items as native values of a struct code
- * ('?', 'b', 'B', 'h', 'H', 'i', 'I', 'q', 'Q', 'f', 'd'), what numpy.array(items, dtype) holds; with a shape,
- * lists nested exactly to it (row-major, checked before anything is allocated), else a flat list. None when an
- * item is not one fill_items converts exactly (a bool where a number is due, an int out of range, a str, a big
- * int for a float) or the nesting differs: the caller's NumPy path then decides and words any error. */
+/* list_buffer(list, code, shape) -> bytearray | None: a list's items, nested exactly to shape (row-major; a
+ * flat list: [len(list)]), as native values of a struct code ('?', 'b', 'B', 'h', 'H', 'i', 'I', 'q', 'Q',
+ * 'f', 'd'): what numpy.array(items, dtype).reshape(shape) holds. None when the nesting differs or an item is
+ * not one fill_items converts exactly (a bool where a number is due, an int out of range, a str, a big int for
+ * a float): the caller's NumPy path then decides and words any error. */
 static PyObject *list_buffer(PyObject *self, PyObject *args) {
-    PyObject *list, *shape = Py_None;
+    PyObject *list, *shape;
     const char *code;
-    if (!PyArg_ParseTuple(args, "O!s|O", &PyList_Type, &list, &code, &shape)) return NULL;
-    static const char codes[] = "?bBhHiIqQfd";
-    static const int sizes[] = {1, 1, 1, 2, 2, 4, 4, 8, 8, 4, 8};
-    const char *at = code[0] && !code[1] ? strchr(codes, code[0]) : NULL;
-    if (at == NULL) Py_RETURN_NONE;
-    Py_ssize_t dims[32], ndim = 1, count = PyList_GET_SIZE(list);
-    dims[0] = count;
-    if (shape != Py_None) {
-        if (!PyList_CheckExact(shape)) Py_RETURN_NONE;
-        ndim = PyList_GET_SIZE(shape);
-        if (ndim < 1 || ndim > 32) Py_RETURN_NONE;
-        count = 1;
-        for (Py_ssize_t i = 0; i < ndim; i++) {
-            PyObject *d = PyList_GET_ITEM(shape, i);
-            if (!PyLong_CheckExact(d)) Py_RETURN_NONE;
-            dims[i] = PyLong_AsSsize_t(d);
-            if (dims[i] < 0) { PyErr_Clear(); Py_RETURN_NONE; }
-            if (dims[i] && count > PY_SSIZE_T_MAX / 8 / dims[i]) Py_RETURN_NONE;
-            count *= dims[i];
-        }
-        if (!shape_matches(list, dims, (int)ndim)) Py_RETURN_NONE; /* the data holds every item the shape says */
-    }
-    PyObject *buffer = PyByteArray_FromStringAndSize(NULL, count * sizes[at - codes]);
-    if (buffer == NULL) return NULL;
-    char *p = PyByteArray_AS_STRING(buffer);
-    if (fill_items(list, dims, (int)ndim, code[0], &p) < 0) {
-        Py_DECREF(buffer);
-        Py_RETURN_NONE;
-    }
+    if (!PyArg_ParseTuple(args, "O!sO", &PyList_Type, &list, &code, &shape)) return NULL;
+    const char *at = code[0] && !code[1] ? strchr(FILL_CODES, code[0]) : NULL;
+    if (at == NULL || !PyList_CheckExact(shape)) Py_RETURN_NONE;
+    PyObject *buffer = nested_buffer(list, shape, (int)(at - FILL_CODES), PY_SSIZE_T_MAX / 8, PY_SSIZE_T_MAX);
+    if (buffer == NULL && !PyErr_Occurred()) Py_RETURN_NONE;
     return buffer;
 }
 
@@ -3399,7 +3387,7 @@ static PyMethodDef module_methods[] = {
     {"format_float", format_float, METH_O, "The JSON text dumps writes for a finite float (for tests)."},
     {"float16_double", float16_double, METH_O, "The number dumps writes for a float16 value (for tests)."},
     {"array_json", array_json, METH_O, "array_json(array) -> bytes | None: a numeric buffer as a flat JSON list."},
-    {"list_buffer", list_buffer, METH_VARARGS, "list_buffer(list, code, shape=None) -> bytearray | None: native values."},
+    {"list_buffer", list_buffer, METH_VARARGS, "list_buffer(list, code, shape) -> bytearray | None: native values."},
     {"finite_floats", finite_floats, METH_O, "finite_floats(array) -> bool: a float buffer without NaN or inf."},
     {"configure", configure, METH_VARARGS, "Hand the module datason's constants and classes."},
     {"plain_native", plain_native, METH_VARARGS, "plain_native(obj, max_depth, max_size, max_str) -> bool"},

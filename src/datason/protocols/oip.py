@@ -466,7 +466,7 @@ def _simple_request(doc: dict[str, Any]) -> InferRequest | None:
         speedups = _encoder._speedups
         buffer = None
         if speedups is not None and code is not None:
-            buffer = speedups.list_buffer(data, code, shape) if nested else speedups.list_buffer(data, code)
+            buffer = speedups.list_buffer(data, code, shape if nested else [size])
         if buffer is not None:  # every item of an exact type, converted exactly: NumPy's values, in one C pass
             tensors.append(Tensor(name, tuple(shape), datatype, {}, np.frombuffer(buffer, dtype).reshape(shape)))
             continue

@@ -186,7 +186,8 @@ def utc_timestamp(now: float | None = None) -> str:
     global _last_second, _last_milli
     t = time.time() if now is None else now
     milli, text = _last_milli  # a busy service answers several requests per millisecond: the same text
-    if int(t * 1000) == milli:
+    now_milli = int(t * 1000)
+    if now_milli == milli:
         return text
     seconds = int(t)
     second, prefix = _last_second  # the formatted second is reused within that second (one tuple: thread-safe)
@@ -194,7 +195,7 @@ def utc_timestamp(now: float | None = None) -> str:
         prefix = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds))
         _last_second = (seconds, prefix)
     text = f"{prefix}.{int((t - seconds) * 1000):03d}Z"
-    _last_milli = (int(t * 1000), text)
+    _last_milli = (now_milli, text)
     return text
 
 
